@@ -1,0 +1,33 @@
+namespace GoTrack.Core.Events;
+
+/// <summary>
+/// The normalized fields of one event before encoding. Every span is UTF-8, unescaped and valid;
+/// an empty span means "not known" and the key is left out of the JSON.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051:Do not declare visible instance fields",
+    Justification = "A stack-only bag of spans that parsers fill through ref; fields are the point.")]
+public ref struct EventFields
+{
+    public Guid EventId;
+    public DateTimeOffset Timestamp;
+    public ReadOnlySpan<byte> Type;
+    public ReadOnlySpan<byte> Uid;
+    public ReadOnlySpan<byte> Sid;
+    public ReadOnlySpan<byte> Url;
+    public ReadOnlySpan<byte> Ref;
+    public ReadOnlySpan<byte> Ua;
+    public ReadOnlySpan<byte> Ip;
+    public ReadOnlySpan<byte> UtmSource;
+    public ReadOnlySpan<byte> UtmMedium;
+    public ReadOnlySpan<byte> UtmCampaign;
+    public ReadOnlySpan<byte> UtmTerm;
+    public ReadOnlySpan<byte> UtmContent;
+    public ReadOnlySpan<byte> GeoCountry;
+    public ReadOnlySpan<byte> GeoRegion;
+    public ReadOnlySpan<byte> GeoCity;
+
+    public readonly bool HasUtm =>
+        !UtmSource.IsEmpty || !UtmMedium.IsEmpty || !UtmCampaign.IsEmpty || !UtmTerm.IsEmpty || !UtmContent.IsEmpty;
+
+    public readonly bool HasGeo => !GeoCountry.IsEmpty || !GeoRegion.IsEmpty || !GeoCity.IsEmpty;
+}

@@ -1,0 +1,245 @@
+using System.Buffers;
+using System.Globalization;
+using GoTrack.Core.Events;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace GoTrack.Core.Sinks;
+
+/// <summary>
+/// The <c>log</c> output: one event per line, appended to LOG_PATH. A batch is copied into one buffer and
+/// written with one call; if anything fails, the file is cut back to where the batch began, so a retry
+/// never leaves a torn or doubled line. A torn tail left by a crash is cut off when the file is opened.
+/// Rotation happens between batches: the file is renamed to <c>name-yyyy-MM-ddTHH-mm-ss.fff.ext</c>
+/// (UTC) once it has reached LOG_ROTATE_MB, and old backups are pruned by count and by age.
+/// </summary>
+public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time) : IEventSink, IDisposable
+{
+    public const string SinkName = "log";
+    private const string BackupTimeFormat = "yyyy-MM-ddTHH-mm-ss.fff";
+
+    private readonly string _path = System.IO.Path.GetFullPath(options.Path);
+    private FileStream? _file;
+    private volatile string? _lastError;
+
+    public string Name => SinkName;
+
+    /// <summary>One writer: lines stay in log order and never interleave.</summary>
+    public int MaxConcurrency => 1;
+
+    public string CurrentPath => _path;
+
+    public ValueTask WriteBatchAsync(ReadOnlyMemory<Events.Record> batch, CancellationToken cancellationToken)
+    {
+        var records = batch.Span;
+        var total = 0;
+        foreach (var r in records)
+        {
+            total += r.Json.Length + 1;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            var at = 0;
+            foreach (var r in records)
+            {
+                r.Json.CopyTo(buffer, at);
+                at += r.Json.Length;
+                buffer[at++] = (byte)'\n';
+            }
+
+            Write(buffer.AsSpan(0, total));
+            _lastError = null;
+        }
+        catch (Exception ex)
+        {
+            _lastError = ex.Message;
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        var error = _lastError;
+        return ValueTask.FromResult(error is null
+            ? HealthCheckResult.Healthy(_path)
+            : HealthCheckResult.Unhealthy($"{_path}: {error}"));
+    }
+
+    private void Write(ReadOnlySpan<byte> lines)
+    {
+        var file = _file ??= Open();
+        if (file.Length >= options.RotateBytes)
+        {
+            Rotate();
+            file = _file ??= Open();
+        }
+
+        var start = file.Length;
+        try
+        {
+            file.Position = start;
+            file.Write(lines);
+            file.Flush(flushToDisk: options.Fsync);
+        }
+        catch
+        {
+            RollBack(start);
+            throw;
+        }
+    }
+
+    private void RollBack(long length)
+    {
+        try
+        {
+            _file?.SetLength(length);
+        }
+        catch (IOException)
+        {
+            // Cannot even truncate: reopen next time, which cuts off any torn tail.
+            _file?.Dispose();
+            _file = null;
+        }
+    }
+
+    private FileStream Open()
+    {
+        var dir = System.IO.Path.GetDirectoryName(_path);
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        var file = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
+        try
+        {
+            CutTornTail(file);
+            file.Position = file.Length;
+            Prune();
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A crash mid-write can leave a last line without its newline; nothing after the last '\n' was acknowledged by this sink.</summary>
+    internal static void CutTornTail(FileStream file)
+    {
+        var length = file.Length;
+        if (length == 0)
+        {
+            return;
+        }
+
+        Span<byte> chunk = stackalloc byte[4096];
+        var end = length;
+        while (end > 0)
+        {
+            var size = (int)Math.Min(chunk.Length, end);
+            file.Position = end - size;
+            file.ReadExactly(chunk[..size]);
+            var nl = chunk[..size].LastIndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                var keep = end - size + nl + 1;
+                if (keep != length)
+                {
+                    file.SetLength(keep);
+                }
+
+                return;
+            }
+
+            end -= size;
+        }
+
+        file.SetLength(0);
+    }
+
+    private void Rotate()
+    {
+        _file?.Dispose();
+        _file = null;
+        var stamp = time.GetUtcNow().UtcDateTime.ToString(BackupTimeFormat, CultureInfo.InvariantCulture);
+        var backup = BackupPath(stamp);
+        for (var n = 1; File.Exists(backup); n++)
+        {
+            backup = BackupPath(stamp + "-" + n.ToString(CultureInfo.InvariantCulture));
+        }
+
+        File.Move(_path, backup);
+    }
+
+    private string BackupPath(string stamp)
+    {
+        var dir = System.IO.Path.GetDirectoryName(_path)!;
+        var name = System.IO.Path.GetFileNameWithoutExtension(_path);
+        var ext = System.IO.Path.GetExtension(_path);
+        return System.IO.Path.Combine(dir, $"{name}-{stamp}{ext}");
+    }
+
+    /// <summary>The rotated files of this log, newest first.</summary>
+    public IReadOnlyList<string> Backups()
+    {
+        var dir = System.IO.Path.GetDirectoryName(_path)!;
+        if (!Directory.Exists(dir))
+        {
+            return [];
+        }
+
+        var name = System.IO.Path.GetFileNameWithoutExtension(_path);
+        var ext = System.IO.Path.GetExtension(_path);
+        var found = new List<(DateTime Stamp, string Path)>();
+        foreach (var file in Directory.EnumerateFiles(dir, $"{name}-*{ext}"))
+        {
+            var middle = System.IO.Path.GetFileName(file)[(name.Length + 1)..^ext.Length];
+            var stampText = middle.Length >= BackupTimeFormat.Length ? middle[..BackupTimeFormat.Length] : middle;
+            if (DateTime.TryParseExact(stampText, BackupTimeFormat, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var stamp))
+            {
+                found.Add((stamp, file));
+            }
+        }
+
+        return [.. found.OrderByDescending(f => f.Stamp).ThenByDescending(f => f.Path, StringComparer.Ordinal).Select(f => f.Path)];
+    }
+
+    private void Prune()
+    {
+        var backups = Backups();
+        var now = time.GetUtcNow().UtcDateTime;
+        for (var i = 0; i < backups.Count; i++)
+        {
+            var tooMany = options.Backups > 0 && i >= options.Backups;
+            var tooOld = options.MaxAgeDays > 0 && StampOf(backups[i]) < now.AddDays(-options.MaxAgeDays);
+            if (tooMany || tooOld)
+            {
+                File.Delete(backups[i]);
+            }
+        }
+    }
+
+    private DateTime StampOf(string backup)
+    {
+        var name = System.IO.Path.GetFileNameWithoutExtension(_path);
+        var text = System.IO.Path.GetFileName(backup).Substring(name.Length + 1, BackupTimeFormat.Length);
+        return DateTime.ParseExact(text, BackupTimeFormat, CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal);
+    }
+
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _file = null;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using GoTrack.Core.Events;
+using GoTrack.Core.Queue;
+using GoTrack.Core.Telemetry;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace GoTrack.Core.Sinks;
+
+/// <summary>
+/// Moves one sink's cursor: reads batches from the log, writes each through the resilience pipeline
+/// (retried until it succeeds), then releases it. Up to MaxConcurrency batches are in flight; the
+/// log frees space in order however they finish.
+/// </summary>
+public sealed partial class SinkRunner(
+    IEventSink sink,
+    ILogReader reader,
+    SinkRunnerOptions options,
+    ResiliencePipeline pipeline,
+    GoTrackMetrics metrics,
+    TimeProvider time,
+    ILogger<SinkRunner> logger)
+{
+    private int _consecutiveFailures;
+    private string? _lastError;
+
+    public IEventSink Sink => sink;
+
+    public ILogReader Reader => reader;
+
+    /// <summary>Failed attempts since the last successful batch.</summary>
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    /// <summary>The last failure's message (exception type and text; never event data).</summary>
+    public string? LastError => Volatile.Read(ref _lastError);
+
+    internal LogThrottle Throttle { get; } = new(time, TimeSpan.FromSeconds(10));
+
+    /// <summary>Runs until the log is complete and drained, or <paramref name="abort"/> fires.</summary>
+    public async Task RunAsync(CancellationToken abort)
+    {
+        var concurrency = Math.Max(1, Math.Min(sink.MaxConcurrency, options.WorkerConcurrency));
+        using var slots = new SemaphoreSlim(concurrency, concurrency);
+        var inFlight = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                await slots.WaitAsync(abort).ConfigureAwait(false);
+                var batch = await reader.ReadBatchAsync(options.BatchSize, options.FlushInterval, abort).ConfigureAwait(false);
+                if (batch.IsEmpty)
+                {
+                    slots.Release();
+                    break;
+                }
+
+                inFlight.RemoveAll(static t => t.IsCompleted);
+                inFlight.Add(DeliverAsync(batch, slots, abort));
+            }
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(inFlight).ConfigureAwait(false);
+    }
+
+    private async Task DeliverAsync(LogBatch batch, SemaphoreSlim slots, CancellationToken abort)
+    {
+        try
+        {
+            using var activity = StartBatchActivity(batch);
+            var started = time.GetTimestamp();
+            await pipeline.ExecuteAsync(
+                static (state, ct) => state.sink.WriteBatchAsync(state.batch.Records, ct),
+                (sink, batch),
+                abort).ConfigureAwait(false);
+            metrics.BatchFlushed(sink.Name, time.GetElapsedTime(started));
+            metrics.Events(EventOutcomes.Delivered, batch.Count);
+            Volatile.Write(ref _consecutiveFailures, 0);
+            reader.Release(batch);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Shutdown ran out of time; the batch stays unreleased and is counted as lost by the caller.
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>Called by the pipeline's retry strategy for every failed attempt.</summary>
+    internal void OnFailedAttempt(Exception? error, int attempt, TimeSpan nextDelay)
+    {
+        Interlocked.Increment(ref _consecutiveFailures);
+        metrics.SinkFailure(sink.Name);
+        var message = error is null ? "unknown error" : $"{error.GetType().Name}: {error.Message}";
+        Volatile.Write(ref _lastError, message);
+        if (Throttle.ShouldLog(out var suppressed))
+        {
+            LogBatchFailed(logger, sink.Name, attempt + 1, nextDelay.TotalMilliseconds, suppressed, error);
+        }
+    }
+
+    private Activity? StartBatchActivity(LogBatch batch)
+    {
+        if (!GoTrackActivity.Sinks.HasListeners())
+        {
+            return null;
+        }
+
+        // Link to (at most 32 of) the request spans that accepted these events.
+        var links = new List<ActivityLink>();
+        foreach (var record in batch.Records.Span)
+        {
+            if (record.Origin != default)
+            {
+                links.Add(new ActivityLink(record.Origin));
+                if (links.Count == 32)
+                {
+                    break;
+                }
+            }
+        }
+
+        var activity = GoTrackActivity.Sinks.StartActivity(ActivityKind.Producer, parentContext: default, links: links, name: "sink.write " + sink.Name);
+        activity?.SetTag("gotrack.sink", sink.Name);
+        activity?.SetTag("gotrack.batch.size", batch.Count);
+        return activity;
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Error,
+        Message = "Sink {Sink}: writing a batch failed (attempt {Attempt}); retrying in {DelayMs:F0} ms. {Suppressed} more failures since the last line.")]
+    private static partial void LogBatchFailed(ILogger logger, string sink, int attempt, double delayMs, long suppressed, Exception? error);
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace GoTrack.Core.Telemetry;
+
+/// <summary>
+/// GoTrack's instruments, on one meter named <c>GoTrack</c>. The Prometheus exporter turns the names into
+/// the seed's: <c>gotrack_requests_total</c>, <c>gotrack_ingest_latency_seconds</c>, <c>gotrack_queue_depth</c>,
+/// <c>gotrack_sink_failures_total</c>, <c>gotrack_batch_flush_seconds</c> and <c>gotrack_events_total</c>.
+/// Tag values are a closed set (endpoint, status code, sink, outcome): never anything from the request.
+/// </summary>
+public sealed class GoTrackMetrics
+{
+    public const string MeterName = "GoTrack";
+
+    private static readonly double[] LatencyBuckets =
+        [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+    private static readonly double[] FlushBuckets =
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _ingestLatency;
+    private readonly Counter<long> _sinkFailures;
+    private readonly Histogram<double> _batchFlush;
+    private readonly Counter<long> _events;
+    private readonly Meter _meter;
+
+    public GoTrackMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        _meter = meterFactory.Create(MeterName);
+        _requests = _meter.CreateCounter<long>("gotrack.requests", description: "HTTP requests to the intake endpoints, by endpoint and status code.");
+        _ingestLatency = _meter.CreateHistogram("gotrack.ingest_latency", "s",
+            "Time from request start to answer on the intake endpoints.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _sinkFailures = _meter.CreateCounter<long>("gotrack.sink_failures", description: "Failed batch write attempts, by sink. Each is retried.");
+        _batchFlush = _meter.CreateHistogram("gotrack.batch_flush", "s",
+            "Time to deliver one batch to a sink, retries included.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FlushBuckets });
+        _events = _meter.CreateCounter<long>("gotrack.events", description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
+    }
+
+    public void Request(string endpoint, int statusCode, long startTimestamp)
+    {
+        var status = StatusText(statusCode);
+        _requests.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("code", status));
+        _ingestLatency.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("endpoint", endpoint));
+    }
+
+    public void Events(string outcome, long count = 1)
+    {
+        if (count > 0)
+        {
+            _events.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    public void SinkFailure(string sink) => _sinkFailures.Add(1, new KeyValuePair<string, object?>("sink", sink));
+
+    public void BatchFlushed(string sink, TimeSpan elapsed) =>
+        _batchFlush.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("sink", sink));
+
+    /// <summary>Registers the per-sink queue depth gauge.</summary>
+    public void ObserveQueueDepth(Func<IEnumerable<Measurement<long>>> observe) =>
+        _meter.CreateObservableGauge("gotrack.queue_depth", observe, description: "Events accepted but not yet delivered, by sink.");
+
+    private static string StatusText(int code) => code switch
+    {
+        200 => "200",
+        202 => "202",
+        204 => "204",
+        400 => "400",
+        403 => "403",
+        405 => "405",
+        413 => "413",
+        415 => "415",
+        503 => "503",
+        _ => code.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,44 @@
+using GoTrack.Core.Queue;
+using GoTrack.Core.Sinks;
+
+namespace GoTrack.Ingest.Configuration;
+
+/// <summary>Everything GoTrack.Ingest reads from its settings, already validated (see <see cref="IngestSettings"/>).</summary>
+public sealed class IngestOptions
+{
+    /// <summary>SERVER_ADDR as given, or null when ASP.NET's own URL settings (the AppHost's) decide.</summary>
+    public string? ServerAddress { get; set; }
+
+    /// <summary>OUTPUTS, in the order given, without duplicates.</summary>
+    public IReadOnlyList<string> Outputs { get; set; } = [NdjsonFileSink.SinkName];
+
+    public string AckMode { get; set; } = "memory";
+
+    public EventLogOptions Log { get; } = new();
+
+    public SinkRunnerOptions Runner { get; } = new();
+
+    public NdjsonSinkOptions Ndjson { get; } = new();
+
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    public int MaxBatchEvents { get; set; } = 500;
+
+    public bool DntRespect { get; set; } = true;
+
+    public bool TrustProxy { get; set; }
+
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    public CookieSettings Cookie { get; } = new();
+}
+
+public sealed class CookieSettings
+{
+    public string Name { get; set; } = "gt_sid";
+
+    /// <summary>COOKIE_MAX_AGE in seconds; 0 makes it a browser-session cookie.</summary>
+    public int MaxAgeSeconds { get; set; }
+
+    public string? Domain { get; set; }
+}

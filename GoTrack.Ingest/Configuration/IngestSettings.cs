@@ -1,0 +1,255 @@
+using System.Buffers;
+using System.Globalization;
+using GoTrack.Core.Configuration;
+using GoTrack.Core.Sinks;
+using Microsoft.Extensions.Configuration;
+
+namespace GoTrack.Ingest.Configuration;
+
+/// <summary>
+/// GoTrack.Ingest's settings: the seed's environment variables with the seed's defaults, plus ours in
+/// the same style. This table is the single source for binding, validation and <c>--help</c>.
+/// </summary>
+public static class IngestSettings
+{
+    public const string DefaultServerAddress = ":19890";
+
+    public static readonly string[] KnownOutputs = ["log", "kafka", "postgres"];
+
+    public static readonly SearchValues<char> CookieNameChars =
+        SearchValues.Create("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~");
+
+    public static IReadOnlyList<(string Section, SettingDoc[] Settings)> Docs { get; } =
+    [
+        ("General",
+        [
+            new("SERVER_ADDR", DefaultServerAddress, "Listen address, host:port; ':port' listens on every interface. When unset and the AppHost (ASPNETCORE_URLS, HTTP_PORTS) says where to listen, that wins."),
+            new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
+            new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log. wal (disk log) is not built yet."),
+            new("BATCH_SIZE", "100", "Events per sink batch."),
+            new("FLUSH_INTERVAL_MS", "250", "How long a sink waits to fill a batch before writing a partial one."),
+            new("WORKER_CONCURRENCY", "4", "Batches in flight per sink (the NDJSON sink always uses 1, to keep lines in order)."),
+            new("QUEUE_MAX_EVENTS", "100000", "Events the log holds at most; when full, intake answers 503."),
+            new("QUEUE_MAX_MB", "128", "Megabytes of event JSON the log holds at most; when full, intake answers 503."),
+            new("SINK_RETRY_BASE_MS", "100", "First delay before a failed batch is retried; doubles per attempt, with jitter."),
+            new("SINK_RETRY_MAX_MS", "30000", "Cap on the delay between retries. A batch is retried until it succeeds, never skipped."),
+            new("SINK_TIMEOUT_MS", "30000", "One write attempt is abandoned (and retried) after this long."),
+            new("MAX_BODY_BYTES", "1048576", "Largest /collect body; larger answers 413."),
+            new("MAX_BATCH_EVENTS", "500", "Most events in one /collect request; more answers 413."),
+            new("RETRY_AFTER_SECONDS", "1", "The Retry-After a 503 carries."),
+            new("TRUST_PROXY", "false", "Take the client IP from X-Forwarded-For / Forwarded. true is not built yet."),
+            new("DNT_RESPECT", "true", "Do not record events from browsers that send DNT: 1 (they still get the GIF)."),
+            new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
+            new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
+            new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
+            new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
+        ]),
+        ("NDJSON log sink (OUTPUTS=log)",
+        [
+            new("LOG_PATH", "./data/events.ndjson", "The NDJSON file; one event per line."),
+            new("LOG_ROTATE_MB", "100", "Rotate the file once it has reached this many megabytes (checked between batches)."),
+            new("LOG_BACKUPS", "10", "Rotated files to keep; 0 keeps all."),
+            new("LOG_MAX_AGE_DAYS", "30", "Delete rotated files older than this; 0 keeps them regardless of age."),
+            new("LOG_FSYNC", "false", "fsync the file after every batch."),
+        ]),
+        ("Telemetry",
+        [
+            new("OTEL_EXPORTER_OTLP_ENDPOINT", "", "Send logs, metrics and traces over OTLP (the Aspire dashboard sets this). /metrics serves Prometheus text regardless."),
+            new("OTEL_SERVICE_NAME", "GoTrack.Ingest", "Service name in telemetry."),
+        ]),
+    ];
+
+    /// <summary>Reads and validates every setting. The errors name the variable; an empty list means the options are good.</summary>
+    public static IngestOptions Load(IConfiguration configuration, out IReadOnlyList<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var r = new SettingsReader(configuration);
+        var o = new IngestOptions();
+
+        o.ServerAddress = ResolveServerAddress(configuration, r);
+        o.Outputs = ParseOutputs(r);
+        o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
+        if (o.AckMode == "wal")
+        {
+            r.Error("ACK_MODE", "wal is not built yet; use memory");
+        }
+
+        o.Runner.BatchSize = r.Number("BATCH_SIZE", 100, 1, 100_000);
+        o.Runner.FlushInterval = r.Milliseconds("FLUSH_INTERVAL_MS", 250, 0, 60_000);
+        o.Runner.WorkerConcurrency = r.Number("WORKER_CONCURRENCY", 4, 1, 256);
+        o.Runner.RetryBaseDelay = r.Milliseconds("SINK_RETRY_BASE_MS", 100, 1, 60_000);
+        o.Runner.RetryMaxDelay = r.Milliseconds("SINK_RETRY_MAX_MS", 30_000, 1, 3_600_000);
+        o.Runner.AttemptTimeout = r.Milliseconds("SINK_TIMEOUT_MS", 30_000, 10, 3_600_000);
+        o.Runner.ShutdownTimeout = r.Duration("SHUTDOWN_TIMEOUT", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        if (o.Runner.RetryMaxDelay < o.Runner.RetryBaseDelay)
+        {
+            r.Error("SINK_RETRY_MAX_MS", "must not be below SINK_RETRY_BASE_MS");
+        }
+
+        o.Log.MaxEvents = r.Number("QUEUE_MAX_EVENTS", 100_000, 1, 100_000_000);
+        o.Log.MaxBytes = r.Number("QUEUE_MAX_MB", 128, 1, 1024 * 1024) * 1024L * 1024;
+        o.MaxBodyBytes = r.Number("MAX_BODY_BYTES", 1024 * 1024, 64, 256 * 1024 * 1024);
+        o.MaxBatchEvents = r.Number("MAX_BATCH_EVENTS", 500, 1, 100_000);
+        o.RetryAfterSeconds = r.Number("RETRY_AFTER_SECONDS", 1, 1, 3600);
+        if (o.Log.MaxBytes < o.MaxBodyBytes)
+        {
+            r.Error("QUEUE_MAX_MB", "must hold at least one MAX_BODY_BYTES request");
+        }
+
+        o.TrustProxy = r.Bool("TRUST_PROXY", false);
+        if (o.TrustProxy)
+        {
+            r.Error("TRUST_PROXY", "true is not built yet (trusted-proxy client IPs come with the privacy work); leave it false");
+        }
+
+        o.DntRespect = r.Bool("DNT_RESPECT", true);
+
+        o.Cookie.Name = r.Text("COOKIE_NAME", "gt_sid");
+        if (o.Cookie.Name.AsSpan().ContainsAnyExcept(CookieNameChars) || o.Cookie.Name.Length > 64)
+        {
+            r.Error("COOKIE_NAME", $"must be 1 to 64 cookie token characters (got '{o.Cookie.Name}')");
+        }
+
+        o.Cookie.MaxAgeSeconds = r.Number("COOKIE_MAX_AGE", 0, 0, 400 * 24 * 3600);
+        o.Cookie.Domain = r.Raw("COOKIE_DOMAIN");
+        if (o.Cookie.Domain is { } domain && (domain.AsSpan().ContainsAny(";, \t\"") || domain.Length > 253))
+        {
+            r.Error("COOKIE_DOMAIN", $"must be a domain name (got '{domain}')");
+        }
+
+        o.Ndjson.Path = r.Text("LOG_PATH", "./data/events.ndjson");
+        o.Ndjson.RotateBytes = r.Number("LOG_ROTATE_MB", 100, 1, 1024 * 1024) * 1024L * 1024;
+        o.Ndjson.Backups = r.Number("LOG_BACKUPS", 10, 0, 100_000);
+        o.Ndjson.MaxAgeDays = r.Number("LOG_MAX_AGE_DAYS", 30, 0, 36_500);
+        o.Ndjson.Fsync = r.Bool("LOG_FSYNC", false);
+
+        errors = r.Errors;
+        return o;
+    }
+
+    private static string[] ParseOutputs(SettingsReader r)
+    {
+        var raw = r.Text("OUTPUTS", NdjsonFileSink.SinkName);
+        var outputs = new List<string>();
+        foreach (var part in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var name = part.ToLowerInvariant();
+            if (!KnownOutputs.Contains(name))
+            {
+                r.Error("OUTPUTS", $"unknown output '{part}'; known: {string.Join(", ", KnownOutputs)}");
+            }
+            else if (name != NdjsonFileSink.SinkName)
+            {
+                r.Error("OUTPUTS", $"the {name} output is not built yet; use log");
+            }
+            else if (!outputs.Contains(name))
+            {
+                outputs.Add(name);
+            }
+        }
+
+        if (outputs.Count == 0 && r.Errors.Count == 0)
+        {
+            r.Error("OUTPUTS", "names no output; use log, kafka, postgres or a comma-separated list");
+        }
+
+        return [.. outputs];
+    }
+
+    /// <summary>
+    /// SERVER_ADDR wins when set. Otherwise, when ASP.NET's own settings name where to listen (the AppHost
+    /// sets ASPNETCORE_URLS; container images set HTTP_PORTS), those win. Otherwise the seed's :19890.
+    /// </summary>
+    private static string? ResolveServerAddress(IConfiguration configuration, SettingsReader r)
+    {
+        var raw = r.Raw("SERVER_ADDR");
+        if (raw is null)
+        {
+            var aspnetDecides = !string.IsNullOrWhiteSpace(configuration["urls"])
+                || !string.IsNullOrWhiteSpace(configuration["http_ports"])
+                || !string.IsNullOrWhiteSpace(configuration["https_ports"]);
+            if (aspnetDecides)
+            {
+                return null;
+            }
+
+            raw = DefaultServerAddress;
+        }
+
+        if (ToUrl(raw) is null)
+        {
+            r.Error("SERVER_ADDR", $"must be host:port, :port or [ipv6]:port with a port from 0 to 65535 (got '{raw}')");
+            return null;
+        }
+
+        return raw;
+    }
+
+    /// <summary>Turns a Go-style listen address into a Kestrel URL; null when it is not one.</summary>
+    public static string? ToUrl(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            return Uri.TryCreate(address, UriKind.Absolute, out _) ? address : null;
+        }
+
+        var colon = address.LastIndexOf(':');
+        if (colon < 0)
+        {
+            return null;
+        }
+
+        var host = address[..colon];
+        var portText = address[(colon + 1)..];
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+        {
+            return null;
+        }
+
+        if (host.Length == 0 || host == "0.0.0.0" || host == "[::]")
+        {
+            host = host.Length == 0 ? "*" : host;
+        }
+        else if (host.StartsWith('['))
+        {
+            if (!host.EndsWith(']') || !System.Net.IPAddress.TryParse(host[1..^1], out _))
+            {
+                return null;
+            }
+        }
+        else if (host.Contains(':') || Uri.CheckHostName(host) == UriHostNameType.Unknown)
+        {
+            return null;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
+    }
+
+    /// <summary>The text of <c>--help</c>.</summary>
+    public static string HelpText()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine("GoTrack.Ingest: tracking pixel and event collector.");
+        sb.AppendLine();
+        sb.AppendLine("Usage: GoTrack.Ingest [--help]");
+        sb.AppendLine();
+        sb.AppendLine("Endpoints: GET|HEAD /px.gif, POST /collect, GET /healthz, GET /readyz, GET /metrics.");
+        sb.AppendLine("Settings are environment variables (or the same keys in appsettings.json / the AppHost).");
+        sb.AppendLine("A bad value stops the start with a message that names the variable (exit code 2).");
+        foreach (var (section, settings) in Docs)
+        {
+            sb.AppendLine();
+            sb.AppendLine(section + ":");
+            var width = settings.Max(s => s.Name.Length);
+            foreach (var s in settings)
+            {
+                var def = s.Default.Length == 0 ? "(unset)" : s.Default;
+                sb.Append("  ").Append(s.Name.PadRight(width)).Append("  default ").AppendLine(def);
+                sb.Append("  ").Append(new string(' ', width)).Append("  ").AppendLine(s.Meaning);
+            }
+        }
+
+        return sb.ToString();
+    }
+}

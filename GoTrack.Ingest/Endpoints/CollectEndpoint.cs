@@ -1,0 +1,273 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using GoTrack.Core.Events;
+using GoTrack.Core.Queue;
+using GoTrack.Core.Telemetry;
+using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Intake;
+using GoTrack.Ingest.Parsing;
+using GoTrack.Ingest.Session;
+using Microsoft.AspNetCore.Http;
+
+namespace GoTrack.Ingest.Endpoints;
+
+/// <summary>
+/// <c>POST /collect</c>: JSON (application/json, or text/plain as navigator.sendBeacon sends it), one event
+/// or an array. Results are per event: valid events are appended together (all or none, so a 503 means
+/// "send it all again"), invalid ones are listed with their index and reason.
+/// </summary>
+public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, TimeProvider time)
+{
+    public const string Path = "/collect";
+    private const string MetricName = "collect";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var started = Stopwatch.GetTimestamp();
+        var status = await AnswerAsync(context).ConfigureAwait(false);
+        intake.Metrics.Request(MetricName, status, started);
+    }
+
+    private async Task<int> AnswerAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = HttpAnswers.Post;
+            return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
+        }
+
+        if (!IsAcceptedMediaType(request.ContentType))
+        {
+            return await Error(response, StatusCodes.Status415UnsupportedMediaType, "content type must be application/json or text/plain").ConfigureAwait(false);
+        }
+
+        if (request.ContentLength > options.MaxBodyBytes)
+        {
+            return await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false);
+        }
+
+        var body = await ReadBodyAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body.Buffer is null)
+        {
+            return await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await AnswerBodyAsync(context, body.Buffer.AsMemory(0, body.Length)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body.Buffer);
+        }
+    }
+
+    private async Task<int> AnswerBodyAsync(HttpContext context, ReadOnlyMemory<byte> body)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var elements = new List<Range>();
+        var split = CollectBodyParser.Split(body.Span, options.MaxBatchEvents, elements, out var splitError);
+        if (split != CollectBodyParser.SplitResult.Ok)
+        {
+            var code = split == CollectBodyParser.SplitResult.TooManyEvents ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
+            return await Error(response, code, splitError!).ConfigureAwait(false);
+        }
+
+        var session = cookie.Read(request.Headers.Cookie).ToString();
+        var setCookie = session.Length == 0 ? cookie.NewSetCookieHeader(request.IsHttps) : null;
+        if (setCookie is not null)
+        {
+            session = cookie.ValueOf(setCookie).ToString();
+        }
+
+        var records = ArrayPool<Record>.Shared.Rent(Math.Max(1, elements.Count));
+        var rejected = new List<(int Index, string Reason)>();
+        var accepted = 0;
+        try
+        {
+            var now = Rfc3339.TruncateToMilliseconds(time.GetUtcNow());
+            for (var i = 0; i < elements.Count; i++)
+            {
+                var (record, error) = Encode(context, body.Span[elements[i]], now, session);
+                if (record is null)
+                {
+                    rejected.Add((i, error!));
+                }
+                else
+                {
+                    records[accepted++] = record;
+                }
+            }
+
+            intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
+            if (accepted > 0 && options.DntRespect && PixelEndpoint.IsDoNotTrack(request))
+            {
+                intake.Metrics.Events(EventOutcomes.DoNotTrack, accepted);
+                return await Summary(response, StatusCodes.Status202Accepted, 0, rejected, dnt: accepted).ConfigureAwait(false);
+            }
+
+            if (accepted == 0)
+            {
+                var code = rejected.Count == 0 ? StatusCodes.Status202Accepted : StatusCodes.Status400BadRequest;
+                return await Summary(response, code, 0, rejected, dnt: 0).ConfigureAwait(false);
+            }
+
+            var result = await intake.AppendAsync(records.AsMemory(0, accepted), context.RequestAborted).ConfigureAwait(false);
+            if (result != AppendResult.Accepted)
+            {
+                HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);
+                var why = result == AppendResult.Full ? "event log is full; retry later" : "shutting down; retry later";
+                return await Error(response, StatusCodes.Status503ServiceUnavailable, why).ConfigureAwait(false);
+            }
+
+            if (setCookie is not null)
+            {
+                response.Headers.SetCookie = setCookie;
+            }
+
+            return await Summary(response, StatusCodes.Status202Accepted, accepted, rejected, dnt: 0).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<Record>.Shared.Return(records, clearArray: true);
+        }
+    }
+
+    private static (Record? Record, string? Error) Encode(HttpContext context, ReadOnlySpan<byte> element, DateTimeOffset now, string session)
+    {
+        var size = CollectBodyParser.ScratchSize(element.Length) + RequestFacts.ScratchSize(context.Request) + Scratch.Worst(session.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
+        try
+        {
+            var scratch = new Scratch(rented.AsSpan(0, size));
+            var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
+            var fields = default(EventFields);
+            var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId)
+                ?? FieldRules.Validate(fields);
+            if (error is not null)
+            {
+                return (null, error);
+            }
+
+            RequestFacts.Fill(context, ref scratch, ref fields, hasEventId, now, session);
+            props.Bind(scratch.Written, element);
+            return (EventEncoder.Encode(fields, props), null);
+        }
+        finally
+        {
+            ArrayPool<Range>.Shared.Return(ranges);
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    internal static bool IsAcceptedMediaType(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType))
+        {
+            return false;
+        }
+
+        var media = contentType.AsSpan();
+        var semi = media.IndexOf(';');
+        if (semi >= 0)
+        {
+            media = media[..semi];
+        }
+
+        media = media.Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || media.Equals("text/plain", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Reads at most <paramref name="max"/> bytes; a null buffer means the body was larger.</summary>
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, max) + 1);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > max)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return (null, 0);
+                    }
+
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, max + 1) - length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+
+                length += read;
+                if (length > max)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return (null, 0);
+                }
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return (null, 0);
+        }
+    }
+
+    private static async Task<int> Error(HttpResponse response, int statusCode, string message)
+    {
+        await HttpAnswers.WriteError(response, statusCode, message).ConfigureAwait(false);
+        return statusCode;
+    }
+
+    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, int dnt)
+    {
+        response.StatusCode = statusCode;
+        response.Headers.ContentType = HttpAnswers.Json;
+        response.Headers.CacheControl = HttpAnswers.NoStore;
+        using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
+        {
+            json.WriteStartObject();
+            if (statusCode >= 400)
+            {
+                json.WriteString("error"u8, "no valid events");
+            }
+
+            json.WriteNumber("accepted"u8, accepted);
+            if (dnt > 0)
+            {
+                json.WriteNumber("dropped_dnt"u8, dnt);
+            }
+
+            json.WriteStartArray("rejected"u8);
+            foreach (var (index, reason) in rejected)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index"u8, index);
+                json.WriteString("reason"u8, reason);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
+        return statusCode;
+    }
+}

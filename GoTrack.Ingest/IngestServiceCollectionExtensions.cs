@@ -1,0 +1,77 @@
+using GoTrack.Core.Sinks;
+using GoTrack.Core.Telemetry;
+using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Endpoints;
+using GoTrack.Ingest.Health;
+using GoTrack.Ingest.Intake;
+using GoTrack.Ingest.Session;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace GoTrack.Ingest;
+
+public static class IngestServiceCollectionExtensions
+{
+    /// <summary>
+    /// Reads and validates the settings, then registers the log, the sinks named in OUTPUTS, the
+    /// endpoints and their health checks. Throws <see cref="OptionsValidationException"/> listing every
+    /// bad variable when the settings are wrong.
+    /// </summary>
+    public static IngestOptions AddGoTrackIngest(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = IngestSettings.Load(builder.Configuration, out var errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(IngestOptions), typeof(IngestOptions), errors);
+        }
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Runner.ShutdownTimeout);
+        services.AddEventPipeline(options.Log, options.Runner, options.Outputs);
+        foreach (var output in options.Outputs)
+        {
+            switch (output)
+            {
+                case NdjsonFileSink.SinkName:
+                    services.AddSingleton(options.Ndjson);
+                    services.AddSingleton<IEventSink, NdjsonFileSink>();
+                    break;
+            }
+        }
+
+        services.AddSingleton(new SessionCookie(options.Cookie));
+        services.AddSingleton<EventIntake>();
+        services.AddSingleton<PixelEndpoint>();
+        services.AddSingleton<CollectEndpoint>();
+
+        var health = services.AddHealthChecks()
+            .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag]);
+        foreach (var output in options.Outputs)
+        {
+            health.Add(new HealthCheckRegistration(
+                "sink-" + output,
+                sp => new SinkHealthCheck(sp.GetRequiredService<EventPipeline>(), output),
+                HealthStatus.Unhealthy,
+                [Extensions.ReadyTag]));
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Error);
+        return options;
+    }
+
+    /// <summary>Maps the intake endpoints. Each takes every method and answers 405 itself, with a JSON body.</summary>
+    public static WebApplication MapGoTrackIngest(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var pixel = app.Services.GetRequiredService<PixelEndpoint>();
+        var collect = app.Services.GetRequiredService<CollectEndpoint>();
+        app.Map(PixelEndpoint.Path, pixel.HandleAsync);
+        app.Map(CollectEndpoint.Path, collect.HandleAsync);
+        return app;
+    }
+
+    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName];
+}

@@ -1,0 +1,298 @@
+using System.Text.Json;
+using System.Text.Unicode;
+using GoTrack.Core.Events;
+
+namespace GoTrack.Ingest.Parsing;
+
+/// <summary>
+/// Reads a /collect body: one event object, or an array of them. The whole body is checked first (valid
+/// UTF-8, well-formed JSON, at most MAX_BATCH_EVENTS elements), so a malformed request stores nothing.
+/// Then each element is read on its own, and a bad element rejects only that event.
+/// </summary>
+internal static class CollectBodyParser
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = FieldLimits.JsonDepth };
+
+    public enum SplitResult
+    {
+        Ok,
+        Malformed,
+        TooManyEvents,
+    }
+
+    /// <summary>Finds the events of the body. On failure, <paramref name="error"/> says why.</summary>
+    public static SplitResult Split(ReadOnlySpan<byte> body, int maxEvents, List<Range> events, out string? error)
+    {
+        error = null;
+        if (!Utf8.IsValid(body))
+        {
+            error = "body is not valid UTF-8";
+            return SplitResult.Malformed;
+        }
+
+        var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        try
+        {
+            if (!reader.Read())
+            {
+                error = "body is empty";
+                return SplitResult.Malformed;
+            }
+
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                events.Add(new Range(start, (int)reader.BytesConsumed));
+            }
+            else if (reader.TokenType == JsonTokenType.StartArray)
+            {
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (events.Count == maxEvents)
+                    {
+                        error = $"more than {maxEvents} events in one request (MAX_BATCH_EVENTS)";
+                        return SplitResult.TooManyEvents;
+                    }
+
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    events.Add(new Range(start, (int)reader.BytesConsumed));
+                }
+            }
+            else
+            {
+                error = "body must be a JSON object or an array of objects";
+                return SplitResult.Malformed;
+            }
+
+            if (reader.Read())
+            {
+                error = "unexpected data after the JSON value";
+                return SplitResult.Malformed;
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = "malformed JSON: " + ex.Message;
+            return SplitResult.Malformed;
+        }
+
+        return SplitResult.Ok;
+    }
+
+    /// <summary>Scratch bytes one element can need.</summary>
+    public static int ScratchSize(int elementLength) => (2 * elementLength) + 64;
+
+    /// <summary>Reads one event object; returns the reason to reject it, or null.</summary>
+    public static string? ParseEvent(ReadOnlySpan<byte> element, ref Scratch scratch, ref EventFields f, ref EventProps props, out bool hasEventId)
+    {
+        hasEventId = false;
+        if (element.IsEmpty || element[0] != (byte)'{')
+        {
+            return "event must be a JSON object";
+        }
+
+        var reader = new Utf8JsonReader(element, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var nameRange = KeepName(ref reader, ref scratch);
+            var name = scratch.Written[nameRange];
+            reader.Read();
+            string? error;
+            switch (name.Length > 12 ? Field.Prop : Known(name))
+            {
+                case Field.E: error = ReadString(ref reader, ref scratch, "e", ref f.Type); break;
+                case Field.Uid: error = ReadString(ref reader, ref scratch, "uid", ref f.Uid); break;
+                case Field.Sid: error = ReadString(ref reader, ref scratch, "sid", ref f.Sid); break;
+                case Field.Url: error = ReadString(ref reader, ref scratch, "url", ref f.Url); break;
+                case Field.Ref: error = ReadString(ref reader, ref scratch, "ref", ref f.Ref); break;
+                case Field.UtmSource: error = ReadString(ref reader, ref scratch, "utm_source", ref f.UtmSource); break;
+                case Field.UtmMedium: error = ReadString(ref reader, ref scratch, "utm_medium", ref f.UtmMedium); break;
+                case Field.UtmCampaign: error = ReadString(ref reader, ref scratch, "utm_campaign", ref f.UtmCampaign); break;
+                case Field.UtmTerm: error = ReadString(ref reader, ref scratch, "utm_term", ref f.UtmTerm); break;
+                case Field.UtmContent: error = ReadString(ref reader, ref scratch, "utm_content", ref f.UtmContent); break;
+                case Field.EventId:
+                    ReadOnlySpan<byte> id = default;
+                    error = ReadString(ref reader, ref scratch, "event_id", ref id);
+                    if (error is null && !id.IsEmpty && !hasEventId)
+                    {
+                        if (!FieldRules.TryParseEventId(id, out f.EventId))
+                        {
+                            return "event_id must be a UUID";
+                        }
+
+                        hasEventId = true;
+                    }
+
+                    break;
+                case Field.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;
+                case Field.Props: error = ReadProps(ref reader, ref scratch, ref props); break;
+                case Field.ServerOwned:
+                    // ts, ua, ip and geo are the server's to set; a client's values are ignored.
+                    reader.Skip();
+                    error = null;
+                    break;
+                default:
+                    error = AddProp(ref reader, nameRange, scratch.Written, ref props);
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    private static Range KeepName(ref Utf8JsonReader reader, ref Scratch scratch)
+    {
+        var name = JsonCopier.Unescaped(ref reader, ref scratch);
+        name.CopyTo(scratch.Free);
+        return scratch.CommitRange(name.Length);
+    }
+
+    private static string? ReadString(ref Utf8JsonReader reader, ref Scratch scratch, string field, ref ReadOnlySpan<byte> target)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return null;
+            case JsonTokenType.String:
+                var value = JsonCopier.Unescaped(ref reader, ref scratch);
+                if (target.IsEmpty)
+                {
+                    target = value;
+                }
+
+                return null;
+            default:
+                return $"{field} must be a string";
+        }
+    }
+
+    private static string? ReadUtm(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return "utm must be an object";
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = JsonCopier.Unescaped(ref reader, ref scratch);
+            reader.Read();
+            var error = key switch
+            {
+                _ when key.SequenceEqual("source"u8) => ReadString(ref reader, ref scratch, "utm.source", ref f.UtmSource),
+                _ when key.SequenceEqual("medium"u8) => ReadString(ref reader, ref scratch, "utm.medium", ref f.UtmMedium),
+                _ when key.SequenceEqual("campaign"u8) => ReadString(ref reader, ref scratch, "utm.campaign", ref f.UtmCampaign),
+                _ when key.SequenceEqual("term"u8) => ReadString(ref reader, ref scratch, "utm.term", ref f.UtmTerm),
+                _ when key.SequenceEqual("content"u8) => ReadString(ref reader, ref scratch, "utm.content", ref f.UtmContent),
+                _ => Skip(ref reader),
+            };
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Skip(ref Utf8JsonReader reader)
+    {
+        reader.Skip();
+        return null;
+    }
+
+    private static string? ReadProps(ref Utf8JsonReader reader, ref Scratch scratch, ref EventProps props)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return "props must be an object";
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var nameRange = KeepName(ref reader, ref scratch);
+            reader.Read();
+            var error = AddProp(ref reader, nameRange, scratch.Written, ref props);
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? AddProp(ref Utf8JsonReader reader, Range nameRange, ReadOnlySpan<byte> scratch, ref EventProps props)
+    {
+        var start = (int)reader.TokenStartIndex;
+        reader.Skip();
+        var value = new Range(start, (int)reader.BytesConsumed);
+        if (scratch[nameRange].Length > FieldLimits.PropName)
+        {
+            return $"prop name is longer than {FieldLimits.PropName} bytes";
+        }
+
+        if (value.End.Value - start > FieldLimits.PropValue)
+        {
+            return $"prop value is longer than {FieldLimits.PropValue} bytes";
+        }
+
+        return props.TryAdd(scratch, nameRange, value) ? null : $"more than {FieldLimits.Props} props";
+    }
+
+    private enum Field
+    {
+        Prop,
+        E,
+        Uid,
+        Sid,
+        Url,
+        Ref,
+        UtmSource,
+        UtmMedium,
+        UtmCampaign,
+        UtmTerm,
+        UtmContent,
+        EventId,
+        Utm,
+        Props,
+        ServerOwned,
+    }
+
+    private static Field Known(ReadOnlySpan<byte> name) => name switch
+    {
+        _ when name.SequenceEqual("e"u8) => Field.E,
+        _ when name.SequenceEqual("uid"u8) => Field.Uid,
+        _ when name.SequenceEqual("sid"u8) => Field.Sid,
+        _ when name.SequenceEqual("url"u8) => Field.Url,
+        _ when name.SequenceEqual("ref"u8) => Field.Ref,
+        _ when name.SequenceEqual("event_id"u8) => Field.EventId,
+        _ when name.SequenceEqual("utm"u8) => Field.Utm,
+        _ when name.SequenceEqual("utm_source"u8) => Field.UtmSource,
+        _ when name.SequenceEqual("utm_medium"u8) => Field.UtmMedium,
+        _ when name.SequenceEqual("utm_campaign"u8) => Field.UtmCampaign,
+        _ when name.SequenceEqual("utm_term"u8) => Field.UtmTerm,
+        _ when name.SequenceEqual("utm_content"u8) => Field.UtmContent,
+        _ when name.SequenceEqual("props"u8) => Field.Props,
+        _ when name.SequenceEqual("ts"u8) || name.SequenceEqual("ua"u8) || name.SequenceEqual("ip"u8) || name.SequenceEqual("geo"u8) => Field.ServerOwned,
+        _ => Field.Prop,
+    };
+}

@@ -1,0 +1,48 @@
+using GoTrack.Ingest;
+using GoTrack.Ingest.Configuration;
+using Microsoft.Extensions.Options;
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.Out.Write(IngestSettings.HelpText());
+    return 0;
+}
+
+var builder = WebApplication.CreateSlimBuilder(args);
+IngestOptions options;
+try
+{
+    options = builder.AddGoTrackIngest();
+}
+catch (OptionsValidationException ex)
+{
+    await Console.Error.WriteLineAsync("GoTrack.Ingest: configuration error(s):").ConfigureAwait(false);
+    foreach (var failure in ex.Failures)
+    {
+        await Console.Error.WriteLineAsync("  " + failure).ConfigureAwait(false);
+    }
+
+    await Console.Error.WriteLineAsync("Run with --help for every variable and its default.").ConfigureAwait(false);
+    return 2;
+}
+
+builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);
+if (options.ServerAddress is { } address)
+{
+    builder.WebHost.UseUrls(IngestSettings.ToUrl(address)!);
+}
+
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.AddServerHeader = false;
+    k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+});
+
+var app = builder.Build();
+app.MapGoTrackIngest();
+app.MapDefaultEndpoints();
+await app.RunAsync().ConfigureAwait(false);
+return Environment.ExitCode;
+
+/// <summary>The entry point, visible to WebApplicationFactory.</summary>
+public partial class Program;
