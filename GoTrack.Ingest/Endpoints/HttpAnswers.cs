@@ -10,7 +10,7 @@ namespace GoTrack.Ingest.Endpoints;
 internal static class HttpAnswers
 {
     /// <summary>The 43-byte transparent 1x1 GIF.</summary>
-    public static readonly byte[] Gif = Convert.FromBase64String("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
+    public static readonly byte[] Gif = Convert.FromBase64String("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==");
 
     public static readonly StringValues ImageGif = "image/gif";
     public static readonly StringValues NoStore = "no-store, no-cache, must-revalidate, private";
