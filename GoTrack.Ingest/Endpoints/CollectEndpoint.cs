@@ -90,10 +90,10 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         var accepted = 0;
         try
         {
-            var now = Rfc3339.TruncateToMilliseconds(time.GetUtcNow());
+            var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()));
             for (var i = 0; i < elements.Count; i++)
             {
-                var (record, error) = Encode(context, body.Span[elements[i]], now, session);
+                var (record, error) = EventBuilder.FromJson(body.Span[elements[i]], info, session);
                 if (record is null)
                 {
                     rejected.Add((i, error!));
@@ -135,34 +135,6 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         finally
         {
             ArrayPool<Record>.Shared.Return(records, clearArray: true);
-        }
-    }
-
-    private static (Record? Record, string? Error) Encode(HttpContext context, ReadOnlySpan<byte> element, DateTimeOffset now, string session)
-    {
-        var size = CollectBodyParser.ScratchSize(element.Length) + RequestFacts.ScratchSize(context.Request) + Scratch.Worst(session.Length);
-        var rented = ArrayPool<byte>.Shared.Rent(size);
-        var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
-        try
-        {
-            var scratch = new Scratch(rented.AsSpan(0, size));
-            var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
-            var fields = default(EventFields);
-            var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId)
-                ?? FieldRules.Validate(fields);
-            if (error is not null)
-            {
-                return (null, error);
-            }
-
-            RequestFacts.Fill(context, ref scratch, ref fields, hasEventId, now, session);
-            props.Bind(scratch.Written, element);
-            return (EventEncoder.Encode(fields, props), null);
-        }
-        finally
-        {
-            ArrayPool<Range>.Shared.Return(ranges);
-            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 

@@ -1,11 +1,9 @@
-using System.Buffers;
 using System.Diagnostics;
 using GoTrack.Core.Events;
 using GoTrack.Core.Queue;
 using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
 using GoTrack.Ingest.Intake;
-using GoTrack.Ingest.Parsing;
 using GoTrack.Ingest.Session;
 using Microsoft.AspNetCore.Http;
 
@@ -58,7 +56,8 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
             session = cookie.ValueOf(setCookie);
         }
 
-        var (record, error) = Encode(context, session);
+        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(),
+            RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow())), session);
         int status;
         if (record is null)
         {
@@ -86,43 +85,6 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
 
         await HttpAnswers.WriteGif(response, status).ConfigureAwait(false);
         metrics.Request(MetricName, status, started);
-    }
-
-    private (Record? Record, string? Error) Encode(HttpContext context, ReadOnlySpan<char> session)
-    {
-        var request = context.Request;
-        var query = request.QueryString.Value.AsSpan();
-        var referer = request.Headers.Referer.ToString();
-        var size = PixelQueryParser.ScratchSize(query.Length) + Scratch.Worst(Math.Min(referer.Length, FieldLimits.Url)) + RequestFacts.ScratchSize(request);
-        var rented = ArrayPool<byte>.Shared.Rent(size);
-        var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
-        try
-        {
-            var scratch = new Scratch(rented.AsSpan(0, size));
-            var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
-            var fields = default(EventFields);
-            var error = PixelQueryParser.Parse(query, ref scratch, ref fields, ref props, out var hasEventId);
-            if (fields.Ref.IsEmpty && referer.Length is > 0 and <= FieldLimits.Url)
-            {
-                // No ref parameter: the Referer header is the page that loaded the pixel.
-                fields.Ref = Utf8Text.Clean(scratch.Utf8(referer));
-            }
-
-            error ??= FieldRules.Validate(fields);
-            if (error is not null)
-            {
-                return (null, error);
-            }
-
-            RequestFacts.Fill(context, ref scratch, ref fields, hasEventId, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()), session);
-            props.Bind(scratch.Written, []);
-            return (EventEncoder.Encode(fields, props), null);
-        }
-        finally
-        {
-            ArrayPool<Range>.Shared.Return(ranges);
-            ArrayPool<byte>.Shared.Return(rented);
-        }
     }
 
     internal static bool IsDoNotTrack(HttpRequest request)

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using GoTrack.Core.Events;
 using GoTrack.Ingest.Parsing;
-using Microsoft.AspNetCore.Http;
 
 namespace GoTrack.Ingest.Intake;
 
@@ -11,12 +10,13 @@ namespace GoTrack.Ingest.Intake;
 internal static class RequestFacts
 {
     /// <summary>Scratch bytes the server-side facts of a request can need.</summary>
-    public static int ScratchSize(HttpRequest request) =>
-        Scratch.Worst(Math.Min(request.Headers.UserAgent.ToString().Length, FieldLimits.UserAgent)) + 128;
+    public static int ScratchSize(in RequestInfo info, ReadOnlySpan<char> sessionId) =>
+        Scratch.Worst(Math.Min(info.UserAgent?.Length ?? 0, FieldLimits.UserAgent) + sessionId.Length) + 128;
 
     /// <summary>Fills the fields the server owns. Call after the client's fields are parsed.</summary>
-    public static void Fill(HttpContext context, ref Scratch scratch, ref EventFields f, bool hasEventId, DateTimeOffset now, ReadOnlySpan<char> sessionId)
+    public static void Fill(in RequestInfo info, ref Scratch scratch, ref EventFields f, bool hasEventId, ReadOnlySpan<char> sessionId)
     {
+        var now = info.Now;
         f.Timestamp = now;
         if (!hasEventId)
         {
@@ -33,14 +33,13 @@ internal static class RequestFacts
             f.Sid = scratch.Utf8(sessionId);
         }
 
-        var ua = context.Request.Headers.UserAgent;
-        if (ua.Count > 0 && !string.IsNullOrEmpty(ua[0]))
+        if (!string.IsNullOrEmpty(info.UserAgent))
         {
-            var text = ua[0].AsSpan();
+            var text = info.UserAgent.AsSpan();
             f.Ua = Utf8Text.Clean(Utf8Text.Truncate(scratch.Utf8(text[..Math.Min(text.Length, FieldLimits.UserAgent)]), FieldLimits.UserAgent));
         }
 
-        var ip = context.Connection.RemoteIpAddress;
+        var ip = info.RemoteIp;
         if (ip is not null)
         {
             var n = FormatIp(ip, scratch.Free);

@@ -1,0 +1,76 @@
+using System.Buffers;
+using GoTrack.Core.Events;
+using GoTrack.Ingest.Parsing;
+
+namespace GoTrack.Ingest.Intake;
+
+/// <summary>
+/// Request to <see cref="Record"/>: parse the client's fields, validate, add the server's facts,
+/// encode once. Pure functions of their inputs, so tests and benchmarks call them without HTTP.
+/// </summary>
+internal static class EventBuilder
+{
+    /// <summary>One pixel request. <paramref name="referer"/> fills <c>ref</c> when the query has none.</summary>
+    public static (Record? Record, string? Error) FromPixel(ReadOnlySpan<char> query, string? referer, in RequestInfo info, ReadOnlySpan<char> session)
+    {
+        referer ??= string.Empty;
+        var size = PixelQueryParser.ScratchSize(query.Length) + Scratch.Worst(Math.Min(referer.Length, FieldLimits.Url)) + RequestFacts.ScratchSize(info, session);
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
+        try
+        {
+            var scratch = new Scratch(rented.AsSpan(0, size));
+            var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
+            var fields = default(EventFields);
+            var error = PixelQueryParser.Parse(query, ref scratch, ref fields, ref props, out var hasEventId);
+            if (fields.Ref.IsEmpty && referer.Length is > 0 and <= FieldLimits.Url)
+            {
+                fields.Ref = Utf8Text.Clean(scratch.Utf8(referer));
+            }
+
+            error ??= FieldRules.Validate(fields);
+            if (error is not null)
+            {
+                return (null, error);
+            }
+
+            RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
+            props.Bind(scratch.Written, []);
+            return (EventEncoder.Encode(fields, props), null);
+        }
+        finally
+        {
+            ArrayPool<Range>.Shared.Return(ranges);
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>One element of a /collect body.</summary>
+    public static (Record? Record, string? Error) FromJson(ReadOnlySpan<byte> element, in RequestInfo info, ReadOnlySpan<char> session)
+    {
+        var size = CollectBodyParser.ScratchSize(element.Length) + RequestFacts.ScratchSize(info, session);
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
+        try
+        {
+            var scratch = new Scratch(rented.AsSpan(0, size));
+            var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
+            var fields = default(EventFields);
+            var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId)
+                ?? FieldRules.Validate(fields);
+            if (error is not null)
+            {
+                return (null, error);
+            }
+
+            RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
+            props.Bind(scratch.Written, element);
+            return (EventEncoder.Encode(fields, props), null);
+        }
+        finally
+        {
+            ArrayPool<Range>.Shared.Return(ranges);
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}
