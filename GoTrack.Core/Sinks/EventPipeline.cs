@@ -22,6 +22,7 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
     private readonly ILogger<EventPipeline> _logger;
     private readonly CancellationTokenSource _abort = new();
     private Task[] _running = [];
+    private int _disposed;
 
     public EventPipeline(
         IEventLog log,
@@ -113,6 +114,12 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // Registered both as itself and as a hosted service, so the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _abort.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_running).ConfigureAwait(false);
         _abort.Dispose();

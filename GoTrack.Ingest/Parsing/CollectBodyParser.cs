@@ -30,14 +30,16 @@ internal static class CollectBodyParser
             return SplitResult.Malformed;
         }
 
+        if (body.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            error = "body is empty";
+            return SplitResult.Malformed;
+        }
+
         var reader = new Utf8JsonReader(body, isFinalBlock: true, new JsonReaderState(ReaderOptions));
         try
         {
-            if (!reader.Read())
-            {
-                error = "body is empty";
-                return SplitResult.Malformed;
-            }
+            reader.Read();
 
             if (reader.TokenType == JsonTokenType.StartObject)
             {
@@ -66,11 +68,8 @@ internal static class CollectBodyParser
                 return SplitResult.Malformed;
             }
 
-            if (reader.Read())
-            {
-                error = "unexpected data after the JSON value";
-                return SplitResult.Malformed;
-            }
+            // Data after the top-level value makes this throw, like any other malformed input.
+            reader.Read();
         }
         catch (JsonException ex)
         {

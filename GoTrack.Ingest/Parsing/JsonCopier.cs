@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace GoTrack.Ingest.Parsing;
@@ -72,8 +73,7 @@ internal static class JsonCopier
         }
 
         var buffer = new byte[reader.ValueSpan.Length];
-        var written = reader.CopyString(buffer);
-        return Utf8Text.Clean(buffer.AsSpan(0, written));
+        return Utf8Text.Clean(buffer.AsSpan(0, Unescape(reader.ValueSpan, buffer)));
     }
 
     /// <summary>Unescapes into <paramref name="scratch"/> when needed instead of allocating.</summary>
@@ -84,7 +84,62 @@ internal static class JsonCopier
             return Utf8Text.Clean(reader.ValueSpan);
         }
 
-        var written = reader.CopyString(scratch.Free);
+        var written = Unescape(reader.ValueSpan, scratch.Free);
         return Utf8Text.Clean(scratch.Commit(written));
     }
+
+    /// <summary>
+    /// JSON string unescaping that turns a lone surrogate (<c>"\ud800"</c>) into U+FFFD. The framework's
+    /// CopyString throws on those, and a client's bad escape must cost it a character, not the request.
+    /// The reader has already checked the escapes' syntax. The output is never longer than the input.
+    /// </summary>
+    internal static int Unescape(ReadOnlySpan<byte> escaped, Span<byte> destination)
+    {
+        var n = 0;
+        for (var i = 0; i < escaped.Length; i++)
+        {
+            var b = escaped[i];
+            if (b != (byte)'\\')
+            {
+                destination[n++] = b;
+                continue;
+            }
+
+            var c = escaped[++i];
+            switch (c)
+            {
+                case (byte)'b': destination[n++] = (byte)'\b'; break;
+                case (byte)'f': destination[n++] = (byte)'\f'; break;
+                case (byte)'n': destination[n++] = (byte)'\n'; break;
+                case (byte)'r': destination[n++] = (byte)'\r'; break;
+                case (byte)'t': destination[n++] = (byte)'\t'; break;
+                case (byte)'u':
+                    int code = Hex4(escaped.Slice(i + 1, 4));
+                    i += 4;
+                    if (char.IsHighSurrogate((char)code) && i + 6 < escaped.Length && escaped[i + 1] == (byte)'\\' && escaped[i + 2] == (byte)'u')
+                    {
+                        var low = Hex4(escaped.Slice(i + 3, 4));
+                        if (char.IsLowSurrogate((char)low))
+                        {
+                            code = char.ConvertToUtf32((char)code, (char)low);
+                            i += 6;
+                        }
+                    }
+
+                    if (char.IsSurrogate((char)code) && code <= 0xFFFF)
+                    {
+                        code = 0xFFFD;
+                    }
+
+                    n += new Rune(code).EncodeToUtf8(destination[n..]);
+                    break;
+                default: destination[n++] = c; break; // \" \\ \/
+            }
+        }
+
+        return n;
+    }
+
+    private static int Hex4(ReadOnlySpan<byte> hex) =>
+        int.Parse(hex, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,74 @@
+using System.Text;
+using GoTrack.Tests.Support;
+
+namespace GoTrack.Tests.Golden;
+
+/// <summary>
+/// Requests through the real HTTP pipeline, with a fixed clock and client-chosen ids, must produce the
+/// golden NDJSON byte for byte. Set GOTRACK_UPDATE_GOLDEN=1 to rewrite the files after a deliberate change.
+/// </summary>
+public sealed class GoldenNdjsonTests
+{
+    private static readonly FixedClock Clock = new(new DateTimeOffset(2026, 11, 27, 8, 30, 0, 123, TimeSpan.Zero));
+
+    private static async Task<string> RunAsync(Func<HttpClient, Task> send)
+    {
+        using var factory = new IngestFactory(clock: Clock);
+        using var client = factory.CreateClient(new() { HandleCookies = false });
+        client.DefaultRequestHeaders.UserAgent.ParseAdd("GoldenAgent/1.0");
+        client.DefaultRequestHeaders.Add("Cookie", "gt_sid=GoldenSessionValue0000");
+        await send(client);
+        await factory.WaitDeliveredAsync();
+        return await File.ReadAllTextAsync(factory.LogPath);
+    }
+
+    private static void AssertGolden(string name, string actual)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Golden", name);
+        if (Environment.GetEnvironmentVariable("GOTRACK_UPDATE_GOLDEN") == "1")
+        {
+            var source = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "Golden", name);
+            File.WriteAllText(source, actual);
+            return;
+        }
+
+        Assert.Equal(File.ReadAllText(path), actual);
+    }
+
+    [Fact]
+    public async Task Pixel_requests_produce_the_golden_lines()
+    {
+        var actual = await RunAsync(async client =>
+        {
+            foreach (var query in new[]
+            {
+                "?event_id=01937a3c-0000-7000-8000-000000000001&e=pageview&url=https%3A%2F%2Fshop.example.com%2Fproducts%2F42%3Fcolor%3Dred&ref=https%3A%2F%2Fwww.google.com%2F&uid=u_1234567&utm_source=newsletter&utm_medium=email&utm_campaign=fall_sale&plan=pro",
+                "?event_id=01937a3c-0000-7000-8000-000000000002&e=click&target=buy%20now&price=9.99&emoji=%F0%9F%98%80&quote=%22hi%22",
+                "?event_id=01937a3c-0000-7000-8000-000000000003",
+            })
+            {
+                using var r = await client.GetAsync("/px.gif" + query);
+                Assert.True(r.IsSuccessStatusCode);
+            }
+        });
+        AssertGolden("pixel.ndjson", actual);
+    }
+
+    [Fact]
+    public async Task Collect_requests_produce_the_golden_lines()
+    {
+        var actual = await RunAsync(async client =>
+        {
+            const string batch = """
+                [
+                  {"event_id":"01937a3c-0000-7000-8000-000000000011","e":"signup","uid":"u-9","url":"https://app.example/join","utm":{"source":"ads","campaign":"q4"},"props":{"plan":"team","seats":5,"trial":true,"tags":["a","b"]}},
+                  {"event_id":"01937a3c-0000-7000-8000-000000000012","e":"purchase","props":{"amount":129.5,"currency":"EUR","items":[{"sku":"X-1","qty":2}]},"coupon":"FALL"},
+                  {"event_id":"01937a3c-0000-7000-8000-000000000013","sid":"explicit-session","ref":"https://ref.example/","ip":"1.2.3.4"}
+                ]
+                """;
+            using var r = await client.PostAsync("/collect", new StringContent(batch, Encoding.UTF8, "text/plain"));
+            Assert.True(r.IsSuccessStatusCode);
+        });
+        AssertGolden("collect.ndjson", actual);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using GoTrack.Tests.Support;
+
+namespace GoTrack.Tests.Http;
+
+public sealed class OverloadAndOpsTests
+{
+    [Fact]
+    public async Task Health_ready_and_metrics_answer_with_the_seeds_metric_names()
+    {
+        using var factory = new IngestFactory();
+        using var client = factory.CreateClient();
+        using (await client.GetAsync("/px.gif?e=x"))
+        {
+        }
+
+        await factory.WaitDeliveredAsync();
+        using var health = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        using var ready = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+        Assert.Equal("Healthy", checks.GetProperty("log-headroom").GetProperty("status").GetString());
+        Assert.Equal("Healthy", checks.GetProperty("sink-log").GetProperty("status").GetString());
+
+        var metrics = await client.GetStringAsync("/metrics");
+        foreach (var name in new[]
+        {
+            "gotrack_requests_total{", "gotrack_ingest_latency_seconds_bucket{", "gotrack_queue_depth{",
+            "gotrack_batch_flush_seconds_bucket{", "gotrack_events_total{",
+        })
+        {
+            Assert.Contains(name, metrics, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("outcome=\"accepted\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("sink=\"log\"", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task When_a_sink_is_down_the_log_fills_intake_answers_503_and_readyz_turns_not_ready()
+    {
+        using var dir = new TempDir();
+        var blocker = dir.File("not-a-dir");
+        await File.WriteAllTextAsync(blocker, "x");
+        using var factory = new IngestFactory(new()
+        {
+            ["LOG_PATH"] = Path.Combine(blocker, "events.ndjson"),
+            ["QUEUE_MAX_EVENTS"] = "20",
+            ["MAX_BATCH_EVENTS"] = "5",
+            ["RETRY_AFTER_SECONDS"] = "7",
+            ["SINK_RETRY_BASE_MS"] = "10",
+            ["SINK_RETRY_MAX_MS"] = "50",
+        });
+        using var client = factory.CreateClient();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 25; i++)
+        {
+            using var r = await client.GetAsync("/px.gif?e=x");
+            statuses.Add(r.StatusCode);
+            if (r.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.Equal("7", r.Headers.GetValues("Retry-After").Single());
+                Assert.Equal("image/gif", r.Content.Headers.ContentType!.MediaType);
+            }
+        }
+
+        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.ServiceUnavailable));
+
+        using var collect = await client.PostAsync("/collect", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, collect.StatusCode);
+        Assert.Equal("7", collect.Headers.GetValues("Retry-After").Single());
+        Assert.Contains("full", await collect.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Readiness reflects what the sink has seen: poll until its first failed attempt is in.
+        JsonElement checks = default;
+        for (var i = 0; i < 100; i++)
+        {
+            using var ready = await client.GetAsync("/readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            checks = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+            if (checks.GetProperty("sink-log").GetProperty("status").GetString() == "Unhealthy")
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("Unhealthy", checks.GetProperty("log-headroom").GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", checks.GetProperty("sink-log").GetProperty("status").GetString());
+        using var health = await client.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("gotrack_events_total{otel_scope_name=\"GoTrack\",outcome=\"rejected_overload\"} 6", metrics, StringComparison.Ordinal);
+        Assert.Contains("gotrack_sink_failures_total{otel_scope_name=\"GoTrack\",sink=\"log\"}", metrics, StringComparison.Ordinal);
+
+        // The directory comes back: the sink catches up, the log drains and readiness returns.
+        File.Delete(blocker);
+        await factory.WaitDeliveredAsync(TimeSpan.FromSeconds(15));
+        using var readyAgain = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, readyAgain.StatusCode);
+        Assert.Equal(20, File.ReadAllLines(Path.Combine(blocker, "events.ndjson")).Length);
+    }
+}

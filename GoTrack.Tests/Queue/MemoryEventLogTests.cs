@@ -1,0 +1,107 @@
+using GoTrack.Core.Events;
+using Record = GoTrack.Core.Events.Record;
+using GoTrack.Core.Queue;
+
+namespace GoTrack.Tests.Queue;
+
+public sealed class MemoryEventLogTests
+{
+    private static Record R(int size = 10) => new(Guid.CreateVersion7(), DateTimeOffset.UnixEpoch, "t", new byte[size]);
+
+    [Fact]
+    public async Task A_full_log_refuses_whole_appends_and_frees_space_when_every_reader_released()
+    {
+        var log = new MemoryEventLog(new EventLogOptions { MaxEvents = 3, MaxBytes = 1000 });
+        var a = log.OpenReader("a");
+        var b = log.OpenReader("b");
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(), default));
+        Assert.Equal(AppendResult.Full, await log.AppendAsync(new[] { R(), R(), R() }, default));
+        Assert.Equal(1, log.Usage.Events);
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(new[] { R(), R() }, default));
+        Assert.Equal(AppendResult.Full, await log.AppendAsync(R(), default));
+
+        var fromA = await a.ReadBatchAsync(10, TimeSpan.Zero, default);
+        Assert.Equal(3, fromA.Count);
+        a.Release(fromA);
+        Assert.Equal(AppendResult.Full, await log.AppendAsync(R(), default)); // b still holds them
+        Assert.Equal(0, a.Pending);
+        Assert.Equal(3, b.Pending);
+
+        var fromB = await b.ReadBatchAsync(2, TimeSpan.Zero, default);
+        b.Release(fromB);
+        Assert.Equal(1, log.Usage.Events);
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(), default));
+    }
+
+    [Fact]
+    public async Task The_byte_bound_counts_json_bytes()
+    {
+        var log = new MemoryEventLog(new EventLogOptions { MaxEvents = 100, MaxBytes = 25 });
+        log.OpenReader("a");
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(20), default));
+        Assert.Equal(AppendResult.Full, await log.AppendAsync(R(6), default));
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(5), default));
+        Assert.Equal(25, log.Usage.Bytes);
+    }
+
+    [Fact]
+    public async Task Batches_released_out_of_order_free_space_in_log_order()
+    {
+        var log = new MemoryEventLog(new EventLogOptions { MaxEvents = 10, MaxBytes = 10_000 });
+        var a = log.OpenReader("a");
+        await log.AppendAsync(Enumerable.Range(0, 6).Select(_ => R()).ToArray(), default);
+        var first = await a.ReadBatchAsync(2, TimeSpan.Zero, default);
+        var second = await a.ReadBatchAsync(2, TimeSpan.Zero, default);
+        var third = await a.ReadBatchAsync(2, TimeSpan.Zero, default);
+        Assert.Equal([0L, 2L, 4L], [first.Start, second.Start, third.Start]);
+        a.Release(third);
+        a.Release(second);
+        Assert.Equal(6, a.Pending);
+        Assert.Equal(6, log.Usage.Events);
+        a.Release(first);
+        Assert.Equal(0, a.Pending);
+        Assert.Equal(0, log.Usage.Events);
+    }
+
+    [Fact]
+    public async Task A_reader_lingers_for_a_full_batch_then_takes_what_is_there()
+    {
+        var log = new MemoryEventLog(new EventLogOptions());
+        var a = log.OpenReader("a");
+        await log.AppendAsync(R(), default);
+        var read = a.ReadBatchAsync(100, TimeSpan.FromMilliseconds(150), default).AsTask();
+        await Task.Delay(30);
+        Assert.False(read.IsCompleted);
+        await log.AppendAsync(R(), default);
+        var batch = await read.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(2, batch.Count);
+
+        // A full batch wakes the reader at once.
+        var full = a.ReadBatchAsync(3, TimeSpan.FromSeconds(30), default).AsTask();
+        await log.AppendAsync(new[] { R(), R(), R() }, default);
+        Assert.Equal(3, (await full.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+    }
+
+    [Fact]
+    public async Task Complete_refuses_appends_and_readers_drain_then_get_empty()
+    {
+        var log = new MemoryEventLog(new EventLogOptions());
+        var a = log.OpenReader("a");
+        await log.AppendAsync(new[] { R(), R() }, default);
+        var waiting = a.ReadBatchAsync(10, TimeSpan.FromSeconds(30), default).AsTask();
+        log.Complete();
+        Assert.Equal(AppendResult.Closed, await log.AppendAsync(R(), default));
+        Assert.Equal(2, (await waiting.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+        Assert.True((await a.ReadBatchAsync(10, TimeSpan.FromSeconds(30), default)).IsEmpty);
+    }
+
+    [Fact]
+    public async Task Readers_must_exist_before_the_first_append()
+    {
+        var log = new MemoryEventLog(new EventLogOptions());
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await log.AppendAsync(R(), default));
+        log.OpenReader("a");
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(), default));
+        Assert.Throws<InvalidOperationException>(() => log.OpenReader("b"));
+    }
+}

@@ -1,0 +1,132 @@
+using GoTrack.Core.Events;
+using Record = GoTrack.Core.Events.Record;
+using GoTrack.Core.Queue;
+using GoTrack.Core.Sinks;
+using GoTrack.Core.Telemetry;
+using GoTrack.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GoTrack.Tests.Queue;
+
+public sealed class SinkRunnerTests
+{
+    private static (ServiceProvider Services, EventPipeline Pipeline) Pipeline(EventLogOptions log, params FakeSink[] sinks)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
+        services.AddMetrics();
+        var runner = new SinkRunnerOptions
+        {
+            BatchSize = 10,
+            FlushInterval = TimeSpan.FromMilliseconds(5),
+            RetryBaseDelay = TimeSpan.FromMilliseconds(1),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(20),
+            WorkerConcurrency = 4,
+        };
+        services.AddEventPipeline(log, runner, sinks.Select(s => s.Name));
+        foreach (var sink in sinks)
+        {
+            services.AddSingleton<IEventSink>(sink);
+        }
+
+        var sp = services.BuildServiceProvider();
+        return (sp, sp.GetRequiredService<EventPipeline>());
+    }
+
+    private static Record R() => new(Guid.CreateVersion7(), DateTimeOffset.UnixEpoch, "t", "{}"u8.ToArray());
+
+    [Fact]
+    public async Task A_sink_that_fails_n_times_gets_every_batch_retried_and_nothing_is_lost()
+    {
+        var flaky = new FakeSink("flaky", failFirst: 7);
+        var (sp, pipeline) = Pipeline(new EventLogOptions(), flaky);
+        await using var _ = sp;
+        await pipeline.StartAsync(default);
+        var sent = new List<Guid>();
+        for (var i = 0; i < 250; i++)
+        {
+            var r = R();
+            sent.Add(r.EventId);
+            Assert.Equal(AppendResult.Accepted, await pipeline.Log.AppendAsync(r, default));
+        }
+
+        await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(sent.Order(), flaky.Delivered.Order());
+        Assert.True(flaky.Attempts >= 7 + 25);
+        Assert.Equal(0, pipeline.Runner("flaky").ConsecutiveFailures);
+    }
+
+    [Fact]
+    public async Task A_stuck_sink_does_not_stall_another_until_the_log_is_full()
+    {
+        var stuck = new FakeSink("stuck") { Blocked = true };
+        var healthy = new FakeSink("healthy");
+        var (sp, pipeline) = Pipeline(new EventLogOptions { MaxEvents = 100 }, stuck, healthy);
+        await using var _ = sp;
+        await pipeline.StartAsync(default);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(AppendResult.Accepted, await pipeline.Log.AppendAsync(R(), default));
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (healthy.Delivered.Count < 100 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(100, healthy.Delivered.Count);
+        Assert.Empty(stuck.Delivered);
+        Assert.Equal(AppendResult.Full, await pipeline.Log.AppendAsync(R(), default));
+
+        stuck.Gate.SetResult();
+        await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(100, stuck.Delivered.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Shutdown_that_runs_out_of_time_reports_what_was_not_delivered()
+    {
+        var stuck = new FakeSink("stuck") { Blocked = true };
+        var (sp, pipeline) = Pipeline(new EventLogOptions(), stuck);
+        await using var _ = sp;
+        await pipeline.StartAsync(default);
+        await pipeline.Log.AppendAsync(new[] { R(), R(), R() }, default);
+        var before = Environment.ExitCode;
+        try
+        {
+            await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromMilliseconds(300)).Token);
+            Assert.Equal(3, pipeline.Runner("stuck").Reader.Pending);
+            Assert.Equal(3, Environment.ExitCode);
+        }
+        finally
+        {
+            Environment.ExitCode = before;
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_of_one_sink_release_in_order()
+    {
+        var sink = new FakeSink("c", failFirst: 3, maxConcurrency: 4);
+        var (sp, pipeline) = Pipeline(new EventLogOptions { MaxEvents = 2000 }, sink);
+        await using var _ = sp;
+        await pipeline.StartAsync(default);
+        var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 250; i++)
+            {
+                while (await pipeline.Log.AppendAsync(R(), default) != AppendResult.Accepted)
+                {
+                    await Task.Delay(1);
+                }
+            }
+        }));
+        await Task.WhenAll(tasks);
+        await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(1000, sink.Delivered.Distinct().Count());
+        Assert.Equal(0, pipeline.Log.Usage.Events);
+    }
+}

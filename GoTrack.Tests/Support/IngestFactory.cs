@@ -1,0 +1,80 @@
+using GoTrack.Core.Sinks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GoTrack.Tests.Support;
+
+/// <summary>GoTrack.Ingest in process, with its NDJSON file in a temp dir and settings given per test.</summary>
+public sealed class IngestFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
+    private readonly TempDir _dir = new();
+
+    public IngestFactory(Dictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    {
+        _settings = new Dictionary<string, string?>
+        {
+            ["LOG_PATH"] = _dir.File("events.ndjson"),
+            ["FLUSH_INTERVAL_MS"] = "10",
+            ["SERVER_ADDR"] = null,
+        };
+        foreach (var (k, v) in settings ?? [])
+        {
+            _settings[k] = v;
+        }
+
+        _clock = clock;
+    }
+
+    public string LogPath => _settings["LOG_PATH"]!;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (k, v) in _settings)
+        {
+            if (v is not null)
+            {
+                builder.UseSetting(k, v);
+            }
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            if (_clock is not null)
+            {
+                services.AddSingleton(_clock);
+            }
+        });
+    }
+
+    /// <summary>Waits until every accepted event has been written by every sink.</summary>
+    public async Task WaitDeliveredAsync(TimeSpan? timeout = null)
+    {
+        var pipeline = Services.GetRequiredService<EventPipeline>();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (pipeline.Runners.Any(r => r.Reader.Pending > 0))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("events were not delivered in time");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>The NDJSON lines written so far.</summary>
+    public string[] Lines() => File.Exists(LogPath) ? File.ReadAllLines(LogPath) : [];
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _dir.Dispose();
+        }
+    }
+}
