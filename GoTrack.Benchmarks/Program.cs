@@ -1,0 +1,10 @@
+using BenchmarkDotNet.Running;
+
+namespace GoTrack.Benchmarks;
+
+// A named class in this namespace, not top-level statements: GoTrack.Ingest has a public global
+// Program (for WebApplicationFactory), and a second global Program here would be CS0436.
+public static class Program
+{
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
