@@ -28,15 +28,7 @@ internal static class EventBuilder
                 fields.Ref = Utf8Text.Clean(scratch.Utf8(referer));
             }
 
-            error ??= FieldRules.Validate(fields);
-            if (error is not null)
-            {
-                return (null, error);
-            }
-
-            RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
-            props.Bind(scratch.Written, []);
-            return (EventEncoder.Encode(fields, props), null);
+            return Finish(error, ref scratch, ref fields, ref props, hasEventId, info, session, []);
         }
         finally
         {
@@ -56,21 +48,29 @@ internal static class EventBuilder
             var scratch = new Scratch(rented.AsSpan(0, size));
             var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
             var fields = default(EventFields);
-            var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId)
-                ?? FieldRules.Validate(fields);
-            if (error is not null)
-            {
-                return (null, error);
-            }
-
-            RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
-            props.Bind(scratch.Written, element);
-            return (EventEncoder.Encode(fields, props), null);
+            var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId);
+            return Finish(error, ref scratch, ref fields, ref props, hasEventId, info, session, element);
         }
         finally
         {
             ArrayPool<Range>.Shared.Return(ranges);
             ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>The steps both intakes share once the client's fields are read: validate, add the server's facts, encode.</summary>
+    private static (Record? Record, string? Error) Finish(
+        string? parseError, ref Scratch scratch, ref EventFields fields, ref EventProps props, bool hasEventId,
+        in RequestInfo info, ReadOnlySpan<char> session, ReadOnlySpan<byte> jsonProps)
+    {
+        var error = parseError ?? FieldRules.Validate(fields);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
+        props.Bind(scratch.Written, jsonProps);
+        return (EventEncoder.Encode(fields, props), null);
     }
 }

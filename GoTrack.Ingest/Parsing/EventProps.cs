@@ -23,8 +23,6 @@ internal ref struct EventProps : IPropsWriter
 
     public readonly bool HasProps => _count > 0;
 
-    public readonly int Count => _count;
-
     /// <summary>The scratch buffer the ranges point into (set once parsing is done).</summary>
     public void Bind(ReadOnlySpan<byte> scratch, ReadOnlySpan<byte> json)
     {

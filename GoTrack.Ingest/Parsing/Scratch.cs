@@ -32,12 +32,6 @@ internal ref struct Scratch(Span<byte> buffer)
     /// <summary>Everything committed so far; ranges from <see cref="CommitRange"/> index into it.</summary>
     public readonly ReadOnlySpan<byte> Written => _buffer[.._used];
 
-    public ReadOnlySpan<byte> Copy(ReadOnlySpan<byte> bytes)
-    {
-        bytes.CopyTo(Free);
-        return Commit(bytes.Length);
-    }
-
     /// <summary>Encodes text (a header, say) as UTF-8.</summary>
     public ReadOnlySpan<byte> Utf8(ReadOnlySpan<char> text) => Commit(Encoding.UTF8.GetBytes(text, Free));
 
