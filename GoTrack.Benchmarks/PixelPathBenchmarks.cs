@@ -46,7 +46,7 @@ public class PixelPathBenchmarks
     {
         var fields = new EventFields
         {
-            EventId = Guid.CreateVersion7(Info.Now),
+            EventId = Uuid7.Create(Info.Now),
             Timestamp = Info.Now,
             Type = "pageview"u8,
             Uid = "u_1234567"u8,

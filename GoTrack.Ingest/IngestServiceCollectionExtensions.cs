@@ -58,6 +58,11 @@ public static class IngestServiceCollectionExtensions
         }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // ASP.NET Core opens a logging scope per request whenever this category is enabled at any level,
+        // which costs allocations on every pixel. Its request lines are Information anyway; unhandled
+        // request exceptions are logged by Kestrel's own category, which stays on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("Polly", LogLevel.Error);
         return options;
     }

@@ -20,7 +20,7 @@ internal static class RequestFacts
         f.Timestamp = now;
         if (!hasEventId)
         {
-            f.EventId = Guid.CreateVersion7(now);
+            f.EventId = Uuid7.Create(now);
         }
 
         if (f.Type.IsEmpty)

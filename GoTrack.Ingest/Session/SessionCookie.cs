@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
-using System.Security.Cryptography;
+using GoTrack.Core.Events;
 using GoTrack.Ingest.Configuration;
 using Microsoft.Extensions.Primitives;
 
@@ -74,11 +74,11 @@ public sealed class SessionCookie
     public static bool IsValid(ReadOnlySpan<char> value) =>
         value.Length == ValueLength && !value.ContainsAnyExcept(Base64UrlChars);
 
-    /// <summary>Writes a new random value (22 chars) into <paramref name="destination"/>.</summary>
+    /// <summary>Writes a new random value (22 chars: 128 bits from the CSPRNG) into <paramref name="destination"/>.</summary>
     public static void NewValue(Span<char> destination)
     {
         Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
+        BatchedRandom.Fill(random);
         Base64Url.EncodeToChars(random, destination);
     }
 
