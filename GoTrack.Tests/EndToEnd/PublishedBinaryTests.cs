@@ -54,6 +54,15 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
             Assert.Equal(HttpStatusCode.Accepted, c.StatusCode);
         }
 
+        // The published binary runs as Production: the operations endpoints must answer there too.
+        using (var ready = await client.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains("gotrack_events_total{otel_scope_name=\"GoTrack\",outcome=\"accepted\"} 6", metrics, StringComparison.Ordinal);
+
         PublishedIngest.SendSigterm(process);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(cts.Token);
