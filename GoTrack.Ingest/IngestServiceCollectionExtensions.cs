@@ -1,3 +1,4 @@
+using GoTrack.Core.Kafka;
 using GoTrack.Core.Sinks;
 using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
@@ -37,6 +38,11 @@ public static class IngestServiceCollectionExtensions
                 case NdjsonFileSink.SinkName:
                     services.AddSingleton(options.Ndjson);
                     services.AddSingleton<IEventSink, NdjsonFileSink>();
+                    break;
+                case KafkaEventSink.SinkName:
+                    // The sink's own health check (sink-kafka, below) asks the metadata probe.
+                    builder.AddGoTrackKafkaProducer(options.Kafka!);
+                    services.AddSingleton<IEventSink, KafkaEventSink>();
                     break;
             }
         }
@@ -78,5 +84,5 @@ public static class IngestServiceCollectionExtensions
         return app;
     }
 
-    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName];
+    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName];
 }

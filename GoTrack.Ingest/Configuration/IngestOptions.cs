@@ -1,3 +1,4 @@
+using GoTrack.Core.Kafka;
 using GoTrack.Core.Queue;
 using GoTrack.Core.Sinks;
 
@@ -19,6 +20,9 @@ public sealed class IngestOptions
     public SinkRunnerOptions Runner { get; } = new();
 
     public NdjsonSinkOptions Ndjson { get; } = new();
+
+    /// <summary>The kafka sink's settings; null unless OUTPUTS names kafka.</summary>
+    public KafkaOptions? Kafka { get; set; }
 
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 

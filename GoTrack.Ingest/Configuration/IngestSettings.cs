@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using GoTrack.Core.Configuration;
+using GoTrack.Core.Kafka;
 using GoTrack.Core.Sinks;
 using Microsoft.Extensions.Configuration;
 
@@ -52,6 +53,7 @@ public static class IngestSettings
             new("LOG_MAX_AGE_DAYS", "30", "Delete rotated files older than this; 0 keeps them regardless of age."),
             new("LOG_FSYNC", "false", "fsync the file after every batch."),
         ]),
+        ("Kafka sink (OUTPUTS=kafka; read only then)", KafkaSettings.Docs),
         ("Telemetry",
         [
             new("OTEL_EXPORTER_OTLP_ENDPOINT", "", "Send logs, metrics and traces over OTLP (the Aspire dashboard sets this). /metrics serves Prometheus text regardless."),
@@ -123,6 +125,20 @@ public static class IngestSettings
         o.Ndjson.MaxAgeDays = r.Number("LOG_MAX_AGE_DAYS", 30, 0, 36_500);
         o.Ndjson.Fsync = r.Bool("LOG_FSYNC", false);
 
+        if (o.Outputs.Contains(KafkaEventSink.SinkName))
+        {
+            o.Kafka = KafkaSettings.Load(r, "gotrack-ingest");
+
+            // librdkafka holds at most what the sink can have in flight, and those records are still in
+            // the event log until acknowledged: its buffer is inside the log's bound, not beside it.
+            o.Kafka.ProducerQueueMaxMessages = o.Runner.WorkerConcurrency * o.Runner.BatchSize;
+            o.Kafka.ProducerQueueMaxKbytes = (int)Math.Min(int.MaxValue, o.Log.MaxBytes / 1024);
+            if (o.Kafka.MessageTimeoutMs >= o.Runner.AttemptTimeout.TotalMilliseconds)
+            {
+                r.Error("KAFKA_MESSAGE_TIMEOUT_MS", $"must be below SINK_TIMEOUT_MS ({o.Runner.AttemptTimeout.TotalMilliseconds:0}), so a batch's every report is in before its attempt times out");
+            }
+        }
+
         errors = r.Errors;
         return o;
     }
@@ -138,7 +154,7 @@ public static class IngestSettings
             {
                 r.Error("OUTPUTS", $"unknown output '{part}'; known: {string.Join(", ", KnownOutputs)}");
             }
-            else if (name != NdjsonFileSink.SinkName)
+            else if (name == "postgres")
             {
                 r.Error("OUTPUTS", $"the {name} output is not built yet; use log");
             }

@@ -130,6 +130,6 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
         var (code, output) = await PublishedIngest.RunAsync(published.Executable, "", TimeSpan.FromSeconds(30), env);
         Assert.Equal(2, code);
         Assert.Contains("BATCH_SIZE: must be a whole number", output, StringComparison.Ordinal);
-        Assert.Contains("OUTPUTS: the kafka output is not built yet", output, StringComparison.Ordinal);
+        Assert.Contains("KAFKA_BROKERS: required", output, StringComparison.Ordinal);
     }
 }

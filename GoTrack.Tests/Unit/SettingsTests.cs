@@ -42,7 +42,6 @@ public sealed class SettingsTests
     [InlineData("DNT_RESPECT", "maybe")]
     [InlineData("TRUST_PROXY", "true")]
     [InlineData("OUTPUTS", "log,s3")]
-    [InlineData("OUTPUTS", "kafka")]
     [InlineData("OUTPUTS", "postgres")]
     [InlineData("OUTPUTS", ",")]
     [InlineData("ACK_MODE", "wal")]

@@ -1,0 +1,41 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace GoTrack.Core.Kafka;
+
+/// <summary>
+/// Readiness for Kafka: a metadata request with a short timeout, over the connections of the client it
+/// was built from. Not ready while no broker answers or the topic does not exist.
+/// </summary>
+public sealed class KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpan timeout) : IHealthCheck, IDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            // GetMetadata blocks for up to the timeout; keep it off the caller's thread.
+            var metadata = await Task.Run(() => admin.GetMetadata(topic, timeout), cancellationToken).ConfigureAwait(false);
+            if (metadata.Brokers.Count == 0)
+            {
+                return HealthCheckResult.Unhealthy("no Kafka broker answered");
+            }
+
+            var t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
+            if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+            {
+                var why = t?.Error.IsError == true ? t.Error.Reason : "no partitions";
+                return HealthCheckResult.Unhealthy($"topic '{topic}' is not usable: {why}. Create it (see README) or set KAFKA_CREATE_TOPIC=true in development.");
+            }
+
+            return HealthCheckResult.Healthy($"{metadata.Brokers.Count} brokers; topic '{topic}' has {t.Partitions.Count} partitions");
+        }
+        catch (KafkaException e)
+        {
+            return HealthCheckResult.Unhealthy("no Kafka broker answered within " + timeout.TotalSeconds + " s: " + e.Error.Reason);
+        }
+    }
+
+    public void Dispose() => admin.Dispose();
+}

@@ -1,0 +1,49 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GoTrack.Core.Kafka;
+
+/// <summary>
+/// KAFKA_CREATE_TOPIC, a development aid: creates the topic at start when it is missing. A failure is
+/// logged and the start goes on; readiness then says the topic is missing.
+/// </summary>
+public sealed partial class KafkaTopicInitializer(KafkaOptions options, ILogger<KafkaTopicInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        using var admin = new AdminClientBuilder(options.ToAdminConfig()).Build();
+        var spec = new TopicSpecification
+        {
+            Name = options.Topic,
+            NumPartitions = options.TopicPartitions,
+            ReplicationFactor = options.TopicReplicationFactor,
+        };
+        try
+        {
+            await admin.CreateTopicsAsync([spec], new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10), OperationTimeout = TimeSpan.FromSeconds(10) })
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            LogCreated(logger, options.Topic, options.TopicPartitions, options.TopicReplicationFactor);
+        }
+        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
+        {
+            LogExists(logger, options.Topic);
+        }
+        catch (KafkaException e)
+        {
+            LogFailed(logger, options.Topic, e.Error.Reason);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "KAFKA_CREATE_TOPIC: created topic {Topic} with {Partitions} partitions, replication factor {Replication}.")]
+    private static partial void LogCreated(ILogger logger, string topic, int partitions, short replication);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "KAFKA_CREATE_TOPIC: topic {Topic} already exists.")]
+    private static partial void LogExists(ILogger logger, string topic);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Error, Message = "KAFKA_CREATE_TOPIC: could not create topic {Topic}: {Reason}. Create it by hand (see README).")]
+    private static partial void LogFailed(ILogger logger, string topic, string reason);
+}

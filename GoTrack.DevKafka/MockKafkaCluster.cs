@@ -1,0 +1,194 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Confluent.Kafka;
+
+namespace GoTrack.DevKafka;
+
+/// <summary>
+/// librdkafka's built-in mock cluster: real Kafka-protocol brokers in this process, listening on
+/// 127.0.0.1, with fault injection (brokers down and up, errors pushed onto requests). It is for tests
+/// and local development only: data lives in memory, and there is no SASL, TLS or CreateTopics.
+/// </summary>
+/// <remarks>
+/// The functions are bound to the very librdkafka file Confluent.Kafka loaded, so the mock and the
+/// clients under test share one copy of the library (on Debian that is <c>centos8-librdkafka.so</c>,
+/// because the plain <c>librdkafka.so</c> needs libsasl2.so.3).
+/// </remarks>
+public sealed partial class MockKafkaCluster : IDisposable
+{
+    private const string Lib = "librdkafka";
+    private static readonly Lazy<string> LoadedPath = new(FindLoadedLibrary);
+    private readonly Lock _gate = new();
+    private nint _handle;
+    private nint _cluster;
+
+    static MockKafkaCluster() => NativeLibrary.SetDllImportResolver(typeof(MockKafkaCluster).Assembly, Resolve);
+
+    /// <summary>Starts <paramref name="brokers"/> mock brokers (ids 1..n) on random loopback ports.</summary>
+    public MockKafkaCluster(int brokers = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
+        BrokerCount = brokers;
+        var conf = rd_kafka_conf_new();
+        var error = new byte[512];
+        // The handle only hosts the cluster's thread; keep its own logging to real problems.
+        _ = rd_kafka_conf_set(conf, "log_level", "3", error, (nuint)error.Length);
+        _handle = rd_kafka_new(0, conf, error, (nuint)error.Length);
+        if (_handle == 0)
+        {
+            throw new InvalidOperationException("rd_kafka_new failed: " + System.Text.Encoding.UTF8.GetString(error).TrimEnd('\0'));
+        }
+
+        _cluster = rd_kafka_mock_cluster_new(_handle, brokers);
+        if (_cluster == 0)
+        {
+            rd_kafka_destroy(_handle);
+            throw new InvalidOperationException("rd_kafka_mock_cluster_new failed");
+        }
+
+        BootstrapServers = Marshal.PtrToStringUTF8(rd_kafka_mock_cluster_bootstraps(_cluster))
+            ?? throw new InvalidOperationException("the mock cluster has no bootstrap servers");
+    }
+
+    /// <summary>Comma-separated <c>127.0.0.1:port</c> of every broker.</summary>
+    public string BootstrapServers { get; }
+
+    public int BrokerCount { get; }
+
+    /// <summary>The native library file the mock (and Confluent.Kafka) runs on.</summary>
+    public static string LibraryPath => LoadedPath.Value;
+
+    /// <summary>Creates a topic; the mock has no CreateTopics API, so tests and the dev broker use this.</summary>
+    public void CreateTopic(string topic, int partitions = 3, int replicationFactor = 1) =>
+        Check(rd_kafka_mock_topic_create(Cluster, topic, partitions, Math.Min(replicationFactor, BrokerCount)), "create topic " + topic);
+
+    /// <summary>Disconnects a broker (or all of them, with -1) and refuses new connections.</summary>
+    public void SetBrokerDown(int brokerId = -1) => Check(rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");
+
+    /// <summary>Lets a broker (or all of them, with -1) accept connections again.</summary>
+    public void SetBrokerUp(int brokerId = -1) => Check(rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
+
+    /// <summary>Makes the next <paramref name="errors"/>.Length requests of <paramref name="apiKey"/> (0 = Produce) fail with these errors, in order, on any broker.</summary>
+    public void PushRequestErrors(short apiKey, params ErrorCode[] errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var codes = Array.ConvertAll(errors, static e => (int)e);
+        rd_kafka_mock_push_request_errors_array(Cluster, apiKey, (nuint)codes.Length, codes);
+    }
+
+    /// <summary>Makes every request on the topic fail with <paramref name="error"/> until set back to <see cref="ErrorCode.NoError"/>.</summary>
+    public void SetTopicError(string topic, ErrorCode error) => rd_kafka_mock_topic_set_error(Cluster, topic, (int)error);
+
+    /// <summary>Changes the host and port a broker advertises in metadata (its listener stays where it is).</summary>
+    public void SetAdvertisedAddress(int brokerId, string host, int port) => rd_kafka_mock_broker_set_host_port(Cluster, brokerId, host, port);
+
+    /// <summary>Adds a round-trip delay to a broker's responses.</summary>
+    public void SetBrokerRtt(int brokerId, int milliseconds) => Check(rd_kafka_mock_broker_set_rtt(Cluster, brokerId, milliseconds), "broker rtt");
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_cluster != 0)
+            {
+                rd_kafka_mock_cluster_destroy(_cluster);
+                _cluster = 0;
+            }
+
+            if (_handle != 0)
+            {
+                rd_kafka_destroy(_handle);
+                _handle = 0;
+            }
+        }
+    }
+
+    private nint Cluster
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_cluster == 0, this);
+            return _cluster;
+        }
+    }
+
+    private static void Check(int error, string what)
+    {
+        if (error != 0)
+        {
+            throw new InvalidOperationException($"mock cluster: {what} failed: {(ErrorCode)error}");
+        }
+    }
+
+    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
+        name == Lib ? NativeLibrary.Load(LoadedPath.Value) : 0;
+
+    /// <summary>Lets Confluent.Kafka load librdkafka its own way, then asks the OS which file that was.</summary>
+    [SuppressMessage("Design", "CA1031", Justification = "Any failure to read the maps file falls back to the packaged name.")]
+    private static string FindLoadedLibrary()
+    {
+        _ = Library.Version;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/maps"))
+            {
+                var at = line.IndexOf('/', StringComparison.Ordinal);
+                if (at >= 0 && line.AsSpan(at).Contains("librdkafka", StringComparison.Ordinal))
+                {
+                    return line[at..];
+                }
+            }
+        }
+        catch (Exception)
+        {
+        }
+
+        // Not Linux: the packaged library next to the app, where Confluent.Kafka found it too.
+        var native = Path.Combine(AppContext.BaseDirectory, "runtimes", RuntimeInformation.RuntimeIdentifier, "native");
+        var file = OperatingSystem.IsWindows() ? "librdkafka.dll" : OperatingSystem.IsMacOS() ? "librdkafka.dylib" : "librdkafka.so";
+        return Path.Combine(native, file);
+    }
+
+    [LibraryImport(Lib)]
+    private static partial nint rd_kafka_conf_new();
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_conf_set(nint conf, string name, string value, byte[] errstr, nuint errstrSize);
+
+    [LibraryImport(Lib)]
+    private static partial nint rd_kafka_new(int type, nint conf, byte[] errstr, nuint errstrSize);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_destroy(nint rk);
+
+    [LibraryImport(Lib)]
+    private static partial nint rd_kafka_mock_cluster_new(nint rk, int brokerCount);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_cluster_destroy(nint cluster);
+
+    [LibraryImport(Lib)]
+    private static partial nint rd_kafka_mock_cluster_bootstraps(nint cluster);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_topic_create(nint cluster, string topic, int partitions, int replicationFactor);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial void rd_kafka_mock_topic_set_error(nint cluster, string topic, int error);
+
+    [LibraryImport(Lib)]
+    private static partial int rd_kafka_mock_broker_set_down(nint cluster, int brokerId);
+
+    [LibraryImport(Lib)]
+    private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
+
+    [LibraryImport(Lib)]
+    private static partial int rd_kafka_mock_broker_set_rtt(nint cluster, int brokerId, int rttMs);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial void rd_kafka_mock_broker_set_host_port(nint cluster, int brokerId, string host, int port);
+
+    [LibraryImport(Lib)]
+    private static partial void rd_kafka_mock_push_request_errors_array(nint cluster, short apiKey, nuint count, int[] errors);
+}

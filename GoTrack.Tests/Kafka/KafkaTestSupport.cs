@@ -1,0 +1,141 @@
+using System.Text;
+using Confluent.Kafka;
+using GoTrack.DevKafka;
+using GoTrack.Tests.Support;
+
+namespace GoTrack.Tests.Kafka;
+
+/// <summary>A mock Kafka cluster (librdkafka's, real protocol over TCP) with the events topic, per test class.</summary>
+public sealed class MockKafka : IDisposable
+{
+    public const string Topic = "gotrack.events";
+
+    public MockKafka() : this(brokers: 3, partitions: 3)
+    {
+    }
+
+    public MockKafka(int brokers, int partitions)
+    {
+        Cluster = new MockKafkaCluster(brokers);
+        Cluster.CreateTopic(Topic, partitions, replicationFactor: brokers);
+    }
+
+    public MockKafkaCluster Cluster { get; }
+
+    public string Bootstrap => Cluster.BootstrapServers;
+
+    /// <summary>Ingest settings for OUTPUTS=kafka,log against this cluster, with quick failure and retry.</summary>
+    public Dictionary<string, string?> IngestSettings(params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["OUTPUTS"] = "kafka,log",
+            ["KAFKA_BROKERS"] = Bootstrap,
+            ["KAFKA_MESSAGE_TIMEOUT_MS"] = "3000",
+            ["SINK_RETRY_BASE_MS"] = "50",
+            ["SINK_RETRY_MAX_MS"] = "500",
+        };
+        foreach (var (k, v) in more)
+        {
+            settings[k] = v;
+        }
+
+        return settings;
+    }
+
+    /// <summary>
+    /// Reads the topic from the beginning of every partition until <paramref name="expected"/> messages are
+    /// in, then keeps reading for <paramref name="settle"/> to catch any extra (duplicate) ones.
+    /// </summary>
+    public Task<List<ConsumeResult<byte[], byte[]>>> ReadAsync(int expected, TimeSpan? timeout = null, TimeSpan? settle = null, string topic = Topic) =>
+        Task.Run(() =>
+        {
+            var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+            var quiet = settle ?? TimeSpan.FromMilliseconds(500);
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap }).Build();
+            var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = Bootstrap,
+                GroupId = "test-reader-" + Guid.NewGuid().ToString("N"),
+                EnableAutoCommit = false,
+                AutoOffsetReset = AutoOffsetReset.Earliest,
+            }).Build();
+            consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
+            var results = new List<ConsumeResult<byte[], byte[]>>();
+            DateTime? reached = null;
+            while (DateTime.UtcNow < deadline)
+            {
+                if (reached is { } at && DateTime.UtcNow - at > quiet)
+                {
+                    break;
+                }
+
+                var r = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (r?.Message is not null)
+                {
+                    results.Add(r);
+                }
+
+                if (reached is null && results.Count >= expected)
+                {
+                    reached = DateTime.UtcNow;
+                }
+            }
+
+            consumer.Close();
+            return results;
+        });
+
+    public void Dispose() => Cluster.Dispose();
+}
+
+public static class KafkaMessages
+{
+    public static string Key(this ConsumeResult<byte[], byte[]> r) => Encoding.UTF8.GetString(r.Message.Key);
+
+    public static string Value(this ConsumeResult<byte[], byte[]> r) => Encoding.UTF8.GetString(r.Message.Value);
+
+    public static string? Header(this ConsumeResult<byte[], byte[]> r, string name) =>
+        r.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+
+    /// <summary>Sends <paramref name="count"/> pixels with distinct urls and returns how many got a 2xx.</summary>
+    public static async Task<int> SendPixelsAsync(this HttpClient client, int count, string prefix = "p")
+    {
+        var ok = 0;
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await client.GetAsync($"/px.gif?e=pageview&url=https%3A%2F%2Fexample.com%2F{prefix}{i}");
+            if (response.IsSuccessStatusCode)
+            {
+                ok++;
+            }
+        }
+
+        return ok;
+    }
+
+    /// <summary>Polls /readyz until it answers <paramref name="status"/>.</summary>
+    public static async Task WaitReadyStatusAsync(this HttpClient client, System.Net.HttpStatusCode status, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        System.Net.HttpStatusCode last = default;
+        string body = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await client.GetAsync("/readyz");
+            last = response.StatusCode;
+            if (last == status)
+            {
+                return;
+            }
+
+            body = await response.Content.ReadAsStringAsync();
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"/readyz stayed {(int)last}, wanted {(int)status}: {body}");
+    }
+
+    public static IngestFactory Ingest(this MockKafka kafka, params (string Key, string Value)[] more) => new(kafka.IngestSettings(more));
+}
