@@ -24,8 +24,8 @@ public static class KafkaSettings
         new("KAFKA_TLS_CA", "", "PEM file of CA certificates to trust instead of the system's; implies KAFKA_TLS."),
         new("KAFKA_TLS_SKIP_VERIFY", "false", "Do not verify the brokers' certificates or host names (testing only); implies KAFKA_TLS."),
         new("KAFKA_LINGER_MS", "5", "How long the producer waits to fill a request (linger.ms)."),
-        new("KAFKA_BATCH_MAX_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
-        new("KAFKA_BATCH_MAX_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
+        new("KAFKA_PRODUCER_BATCH_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
+        new("KAFKA_PRODUCER_BATCH_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
         new("KAFKA_MESSAGE_TIMEOUT_MS", "10000", "How long the producer tries one message before the batch fails and is retried (message.timeout.ms); below SINK_TIMEOUT_MS."),
         new("KAFKA_STATS_INTERVAL_MS", "5000", "How often librdkafka's statistics refresh the gotrack_kafka_* metrics; 0 turns them off."),
         new("KAFKA_CREATE_TOPIC", "false", "Development aid: create KAFKA_TOPIC at start if missing. In production, create the topic beforehand (see README)."),
@@ -99,8 +99,8 @@ public static class KafkaSettings
         o.Tls = r.Bool("KAFKA_TLS", false) || o.TlsCaPath is not null || o.TlsSkipVerify;
 
         o.LingerMs = r.Number("KAFKA_LINGER_MS", 5, 0, 60_000);
-        o.BatchMaxMessages = r.Number("KAFKA_BATCH_MAX_MESSAGES", 10_000, 1, 1_000_000);
-        o.BatchMaxBytes = r.Number("KAFKA_BATCH_MAX_BYTES", 1_000_000, 1, int.MaxValue);
+        o.BatchMaxMessages = r.Number("KAFKA_PRODUCER_BATCH_MESSAGES", 10_000, 1, 1_000_000);
+        o.BatchMaxBytes = r.Number("KAFKA_PRODUCER_BATCH_BYTES", 1_000_000, 1, int.MaxValue);
         o.MessageTimeoutMs = r.Number("KAFKA_MESSAGE_TIMEOUT_MS", 10_000, 1_000, 3_600_000);
         o.StatisticsIntervalMs = r.Number("KAFKA_STATS_INTERVAL_MS", 5_000, 0, 86_400_000);
         o.CreateTopic = r.Bool("KAFKA_CREATE_TOPIC", false);

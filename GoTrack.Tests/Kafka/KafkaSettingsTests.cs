@@ -91,7 +91,7 @@ public sealed class KafkaSettingsTests
             [("security.protocol", "ssl"), ("enable.ssl.certificate.verification", "False"), ("ssl.endpoint.identification.algorithm", "none")]
         },
         {
-            [("KAFKA_LINGER_MS", "0"), ("KAFKA_BATCH_MAX_MESSAGES", "500"), ("KAFKA_BATCH_MAX_BYTES", "65536"), ("KAFKA_MESSAGE_TIMEOUT_MS", "2000"), ("KAFKA_STATS_INTERVAL_MS", "0")],
+            [("KAFKA_LINGER_MS", "0"), ("KAFKA_PRODUCER_BATCH_MESSAGES", "500"), ("KAFKA_PRODUCER_BATCH_BYTES", "65536"), ("KAFKA_MESSAGE_TIMEOUT_MS", "2000"), ("KAFKA_STATS_INTERVAL_MS", "0")],
             [("linger.ms", "0"), ("batch.num.messages", "500"), ("batch.size", "65536"), ("message.timeout.ms", "2000"), ("statistics.interval.ms", "0")]
         },
     };
@@ -162,8 +162,8 @@ public sealed class KafkaSettingsTests
     [InlineData("KAFKA_TLS_CA", "/no/such/ca.pem")]
     [InlineData("KAFKA_TLS_SKIP_VERIFY", "2")]
     [InlineData("KAFKA_LINGER_MS", "-1")]
-    [InlineData("KAFKA_BATCH_MAX_MESSAGES", "0")]
-    [InlineData("KAFKA_BATCH_MAX_BYTES", "x")]
+    [InlineData("KAFKA_PRODUCER_BATCH_MESSAGES", "0")]
+    [InlineData("KAFKA_PRODUCER_BATCH_BYTES", "x")]
     [InlineData("KAFKA_MESSAGE_TIMEOUT_MS", "10")]
     [InlineData("KAFKA_MESSAGE_TIMEOUT_MS", "30000")]
     [InlineData("KAFKA_STATS_INTERVAL_MS", "-5")]
