@@ -1,3 +1,4 @@
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Sinks;
 using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
@@ -37,6 +38,9 @@ public static class IngestServiceCollectionExtensions
                 case NdjsonFileSink.SinkName:
                     services.AddSingleton(options.Ndjson);
                     services.AddSingleton<IEventSink, NdjsonFileSink>();
+                    break;
+                case PostgresSink.SinkName:
+                    services.AddPostgresEventSink(options.Postgres);
                     break;
             }
         }

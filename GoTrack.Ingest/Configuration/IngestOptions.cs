@@ -1,3 +1,4 @@
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Queue;
 using GoTrack.Core.Sinks;
 
@@ -19,6 +20,9 @@ public sealed class IngestOptions
     public SinkRunnerOptions Runner { get; } = new();
 
     public NdjsonSinkOptions Ndjson { get; } = new();
+
+    /// <summary>The PG_* settings; used when OUTPUTS has postgres.</summary>
+    public PostgresOptions Postgres { get; set; } = new();
 
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 

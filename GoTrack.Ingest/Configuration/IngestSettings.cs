@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using GoTrack.Core.Configuration;
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Sinks;
 using Microsoft.Extensions.Configuration;
 
@@ -52,6 +53,7 @@ public static class IngestSettings
             new("LOG_MAX_AGE_DAYS", "30", "Delete rotated files older than this; 0 keeps them regardless of age."),
             new("LOG_FSYNC", "false", "fsync the file after every batch."),
         ]),
+        ("Postgres sink (OUTPUTS=postgres)", PostgresSettings.Docs),
         ("Telemetry",
         [
             new("OTEL_EXPORTER_OTLP_ENDPOINT", "", "Send logs, metrics and traces over OTLP (the Aspire dashboard sets this). /metrics serves Prometheus text regardless."),
@@ -123,6 +125,19 @@ public static class IngestSettings
         o.Ndjson.MaxAgeDays = r.Number("LOG_MAX_AGE_DAYS", 30, 0, 36_500);
         o.Ndjson.Fsync = r.Bool("LOG_FSYNC", false);
 
+        // PG_* values are validated whenever they are set; PG_DSN is required only with OUTPUTS=postgres.
+        var usesPostgres = o.Outputs.Contains(PostgresSink.SinkName);
+        o.Postgres = PostgresSettings.Load(r, configuration, usesPostgres, Path.GetDirectoryName(o.Ndjson.Path) ?? "");
+        if (usesPostgres)
+        {
+            o.Runner.Overrides[PostgresSink.SinkName] = new SinkOverrides
+            {
+                BatchSize = o.Postgres.BatchSize,
+                FlushInterval = o.Postgres.FlushInterval,
+                CircuitBreaker = SinkResilience.BatchSinkBreaker(o.Runner),
+            };
+        }
+
         errors = r.Errors;
         return o;
     }
@@ -138,7 +153,7 @@ public static class IngestSettings
             {
                 r.Error("OUTPUTS", $"unknown output '{part}'; known: {string.Join(", ", KnownOutputs)}");
             }
-            else if (name != NdjsonFileSink.SinkName)
+            else if (name == "kafka")
             {
                 r.Error("OUTPUTS", $"the {name} output is not built yet; use log");
             }
