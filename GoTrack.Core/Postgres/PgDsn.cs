@@ -50,7 +50,7 @@ public static class PgDsn
                 builder = new NpgsqlConnectionStringBuilder(text);
             }
         }
-        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException or KeyNotFoundException or InvalidOperationException)
         {
             // Npgsql's messages name the keyword, never the value.
             error = "is not a valid connection string: " + ex.Message;
@@ -204,7 +204,8 @@ public static class PgDsn
 
             if (parts.Length == 1)
             {
-                hosts.Append(host);
+                // Npgsql's Host takes a lone IPv6 address without brackets.
+                hosts.Append(host.StartsWith('[') ? host[1..^1] : host);
                 singlePort = portNumber;
             }
             else

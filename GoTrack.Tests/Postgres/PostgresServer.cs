@@ -182,32 +182,33 @@ public sealed class PostgresServer : IAsyncDisposable
         StopAndDelete(BinDir, Root, "fast");
     }
 
+    /// <summary>
+    /// Stops the cluster and removes its directory from a detached shell (setsid), so the cleanup finishes
+    /// even when the test host is killed right after its exit handlers started.
+    /// </summary>
     private static void StopAndDelete(string binDir, string root, string mode)
     {
-        try
+        var pgCtl = Quote(Path.Combine(binDir, "pg_ctl"));
+        var data = Quote(Path.Combine(root, "data"));
+        var stop = $"{pgCtl} -D {data} -w -t 30 -m {mode} stop";
+        var script = (IsRoot ? $"runuser -u postgres -- {stop}" : stop) + $" >/dev/null 2>&1; rm -rf {Quote(root)}";
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
+        foreach (var a in (string[])["/bin/sh", "-c", script])
         {
-            if (File.Exists(Path.Combine(root, "data", "postmaster.pid")))
-            {
-                RunAsync(Path.Combine(binDir, "pg_ctl"), ["-D", Path.Combine(root, "data"), "-w", "-t", "30", "-m", mode, "stop"], asPostgres: IsRoot)
-                    .Wait(TimeSpan.FromSeconds(40));
-            }
-        }
-        catch (AggregateException)
-        {
-            // Already stopped.
+            start.ArgumentList.Add(a);
         }
 
         try
         {
-            Directory.Delete(root, recursive: true);
+            using var process = Process.Start(start);
+            process?.WaitForExit(TimeSpan.FromSeconds(40));
         }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
+        catch (System.ComponentModel.Win32Exception)
         {
         }
     }
+
+    private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Clusters whose test process died without stopping them.</summary>
     private static void CleanAbandoned()
