@@ -6,5 +6,14 @@ namespace GoTrack.Benchmarks;
 // Program (for WebApplicationFactory), and a second global Program here would be CS0436.
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "postgres")
+        {
+            return await PostgresThroughput.RunAsync(args);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }
