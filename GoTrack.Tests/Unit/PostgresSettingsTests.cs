@@ -196,7 +196,7 @@ public sealed class PostgresSettingsTests
     }
 
     [Fact]
-    public void The_breaker_sits_inside_the_retry_so_no_batch_is_skipped()
+    public void The_breaker_stays_open_for_SINK_RETRY_MAX_MS_within_half_a_second_to_five()
     {
         var breaker = SinkResilience.BatchSinkBreaker(new SinkRunnerOptions { RetryMaxDelay = TimeSpan.FromSeconds(30) });
         Assert.Equal(TimeSpan.FromSeconds(5), breaker.BreakDuration);
