@@ -82,5 +82,6 @@ public static class IngestServiceCollectionExtensions
         return app;
     }
 
-    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName];
+    /// <summary>Meters and activity sources to export; "Npgsql" is Npgsql's own (command spans and connection-pool metrics).</summary>
+    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName, "Npgsql"];
 }

@@ -103,7 +103,7 @@ public sealed class PostgresEventWriter : IDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is NpgsqlException)
+        catch (NpgsqlException ex)
         {
             if (PostgresErrors.IsConnectionLoss(ex))
             {

@@ -10,7 +10,6 @@ using GoTrack.Core.Sinks;
 using GoTrack.Core.Telemetry;
 using GoTrack.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Record = GoTrack.Core.Events.Record;
 
 namespace GoTrack.Tests.Postgres;
@@ -132,15 +131,12 @@ public sealed class PostgresIngestTests(PostgresDatabase db) : IClassFixture<Pos
     {
         using var dir = new TempDir();
         var dlq = dir.File("pg.dead-letter.ndjson");
-        Assert.True(PgTableName.TryParse(Table(), out var table, out _));
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
-        services.AddMetrics();
-        var runner = new SinkRunnerOptions { RetryBaseDelay = TimeSpan.FromMilliseconds(5), RetryMaxDelay = TimeSpan.FromMilliseconds(50) };
-        runner.Overrides[PostgresSink.SinkName] = new SinkOverrides { BatchSize = 16, FlushInterval = TimeSpan.FromMilliseconds(5), CircuitBreaker = SinkResilience.BatchSinkBreaker(runner) };
-        services.AddEventPipeline(new EventLogOptions(), runner, [PostgresSink.SinkName]);
-        services.AddPostgresEventSink(new PostgresOptions { ConnectionString = db.ConnectionString, Table = table, DeadLetterPath = dlq });
-        await using var sp = services.BuildServiceProvider();
+        Assert.True(PgTableName.TryParse(Table(), out var table, out var tableError), tableError);
+        var runner = TestPipeline.FastRetries();
+        runner.Overrides[PostgresSink.SinkName] = new SinkOverrides { BatchSize = 16, CircuitBreaker = SinkResilience.BatchSinkBreaker(runner) };
+        var (sp, pipeline) = TestPipeline.Build(runner, [PostgresSink.SinkName], s =>
+            s.AddPostgresEventSink(new PostgresOptions { ConnectionString = db.ConnectionString, Table = table, DeadLetterPath = dlq }));
+        await using var _ = sp;
 
         long deadLetters = 0;
         using var listener = new MeterListener();
@@ -158,7 +154,6 @@ public sealed class PostgresIngestTests(PostgresDatabase db) : IClassFixture<Pos
         });
         listener.Start();
 
-        var pipeline = sp.GetRequiredService<EventPipeline>();
         await pipeline.StartAsync(default);
         var good = Rows.Many(60);
         Record nul = Rows.WithNul(), broken = Rows.NotJson(), garbage = new(Guid.CreateVersion7(), Rows.Start, "x", [0xff, 0xfe]);

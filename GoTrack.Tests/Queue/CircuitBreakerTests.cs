@@ -2,7 +2,6 @@ using GoTrack.Core.Queue;
 using GoTrack.Core.Sinks;
 using GoTrack.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Record = GoTrack.Core.Events.Record;
 
 namespace GoTrack.Tests.Queue;
@@ -14,21 +13,10 @@ public sealed class CircuitBreakerTests
     public async Task An_open_breaker_delays_batches_but_never_skips_one_and_keeps_the_real_error()
     {
         var flaky = new FakeSink("flaky", failFirst: 12);
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
-        services.AddMetrics();
-        var runner = new SinkRunnerOptions
-        {
-            BatchSize = 10,
-            FlushInterval = TimeSpan.FromMilliseconds(5),
-            RetryBaseDelay = TimeSpan.FromMilliseconds(1),
-            RetryMaxDelay = TimeSpan.FromMilliseconds(20),
-        };
+        var runner = TestPipeline.FastRetries();
         runner.Overrides["flaky"] = new SinkOverrides { CircuitBreaker = SinkResilience.BatchSinkBreaker(runner) };
-        services.AddEventPipeline(new EventLogOptions(), runner, ["flaky"]);
-        services.AddSingleton<IEventSink>(flaky);
-        await using var sp = services.BuildServiceProvider();
-        var pipeline = sp.GetRequiredService<EventPipeline>();
+        var (sp, pipeline) = TestPipeline.Build(runner, ["flaky"], s => s.AddSingleton<IEventSink>(flaky));
+        await using var _ = sp;
         await pipeline.StartAsync(default);
 
         var sent = new List<Guid>();
