@@ -12,7 +12,7 @@ namespace GoTrack.Benchmarks;
 /// Rows per second into a real PostgreSQL: the sink's writer against a raw Npgsql binary COPY of the
 /// same rows into the same table, and COPY against VALUES at several batch sizes. A plain harness, not
 /// BenchmarkDotNet: one iteration is thousands of network round trips and index updates, so the
-/// figures are medians of a few whole runs, each on an emptied table.
+/// figures come from a few whole runs, each on an emptied table, alternating the two things compared.
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project GoTrack.Benchmarks -- postgres "&lt;PG_DSN&gt;" [rows] [runs] [--without-gin]</c>
@@ -25,15 +25,16 @@ public static class PostgresThroughput
         var error = "missing";
         if (args.Length < 2 || !PgDsn.TryParse(args[1], out connectionString, out error))
         {
-            await Console.Error.WriteLineAsync("usage: GoTrack.Benchmarks postgres <PG_DSN> [rows=50000] [runs=3] [--without-gin]\nPG_DSN: " + error);
+            await Console.Error.WriteLineAsync("usage: GoTrack.Benchmarks postgres <PG_DSN> [rows=50000] [pairs=5] [--without-gin]\nPG_DSN: " + error);
             return 2;
         }
 
         var rows = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 50_000;
-        var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+        var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5;
         var withoutGin = args.Contains("--without-gin");
         var table = PgTableName.TryParse("bench_events", out var t, out _) ? t : PgTableName.Default;
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        // The sink's own data source settings (see PostgresServiceCollectionExtensions.BuildDataSource).
+        await using var dataSource = PostgresServiceCollectionExtensions.BuildDataSource(connectionString);
         await PostgresSchema.MigrateAsync(dataSource, table, default);
         if (withoutGin)
         {
@@ -43,24 +44,20 @@ public static class PostgresThroughput
         }
 
         var records = MakeRecords(rows);
-        Console.WriteLine($"{rows} events of ~{records.Average(r => r.Json.Length):0} bytes, median of {runs} runs, table {table} with the seed's indexes{(withoutGin ? " except the GIN index" : "")}");
+        Console.WriteLine($"{rows} events of ~{records.Average(r => r.Json.Length):0} bytes, {runs} alternating pairs of runs, table {table} with the seed's indexes{(withoutGin ? " except the GIN index" : "")}");
         Console.WriteLine();
 
-        var raw500 = await MeasureAsync("raw COPY into the table, 500-row batches", dataSource, table, runs, () => RawCopyAsync(dataSource, table, records, 500));
-        var rawAll = await MeasureAsync("raw COPY into the table, one COPY", dataSource, table, runs, () => RawCopyAsync(dataSource, table, records, records.Length));
-        var sink500 = await MeasureAsync("sink writer (PG_COPY=true), 500-row batches", dataSource, table, runs, () => WriterAsync(dataSource, table, records, 500, copy: true, concurrency: 1));
-        var sink500x4 = await MeasureAsync("sink writer (PG_COPY=true), 500-row batches, 4 in flight", dataSource, table, runs, () => WriterAsync(dataSource, table, records, 500, copy: true, concurrency: 4));
-        Console.WriteLine();
-        Console.WriteLine($"sink / raw COPY (same 500-row batches): {sink500 / raw500:0.00}");
-        Console.WriteLine($"sink / raw COPY (one COPY):             {sink500 / rawAll:0.00}");
-        Console.WriteLine($"sink, 4 in flight / raw COPY (500):     {sink500x4 / raw500:0.00}");
-        Console.WriteLine();
-
+        Func<Task> raw500 = () => RawCopyAsync(dataSource, table, records, 500);
+        Func<Task> rawAll = () => RawCopyAsync(dataSource, table, records, records.Length);
+        Func<Task> sink500 = () => WriterAsync(dataSource, table, records, 500, copy: true, concurrency: 1);
+        Func<Task> sink500x4 = () => WriterAsync(dataSource, table, records, 500, copy: true, concurrency: 4);
+        await CompareAsync("sink writer, PG_COPY=true, 500-row batches", sink500, "raw COPY, 500-row batches", raw500, dataSource, table, runs);
+        await CompareAsync("sink writer, PG_COPY=true, 500-row batches", sink500, "raw COPY, all rows in one COPY", rawAll, dataSource, table, runs);
+        await CompareAsync("sink writer, 500-row batches, 4 in flight", sink500x4, "raw COPY, 500-row batches", raw500, dataSource, table, runs);
         foreach (var batch in new[] { 100, 500, 2000 })
         {
-            var copy = await MeasureAsync($"PG_COPY=true,  batch {batch}", dataSource, table, runs, () => WriterAsync(dataSource, table, records, batch, copy: true, concurrency: 1));
-            var values = await MeasureAsync($"PG_COPY=false, batch {batch}", dataSource, table, runs, () => WriterAsync(dataSource, table, records, batch, copy: false, concurrency: 1));
-            Console.WriteLine($"  COPY / VALUES at {batch}: {copy / values:0.00}");
+            await CompareAsync($"PG_COPY=true, batch {batch}", () => WriterAsync(dataSource, table, records, batch, copy: true, concurrency: 1),
+                $"PG_COPY=false, batch {batch}", () => WriterAsync(dataSource, table, records, batch, copy: false, concurrency: 1), dataSource, table, runs);
         }
 
         await using (var drop = dataSource.CreateCommand($"DROP TABLE {table.Quoted}"))
@@ -71,29 +68,49 @@ public static class PostgresThroughput
         return 0;
     }
 
-    private static async Task<double> MeasureAsync(string name, NpgsqlDataSource dataSource, PgTableName table, int runs, Func<Task> run)
+    /// <summary>
+    /// Runs A and B alternately, each on an emptied table, and reports each one's median rate and the
+    /// median of the per-pair ratios: on a shared machine the load drifts, and a pair run back to back
+    /// sees about the same load, so the ratio is steadier than either rate.
+    /// </summary>
+    private static async Task CompareAsync(string nameA, Func<Task> runA, string nameB, Func<Task> runB, NpgsqlDataSource dataSource, PgTableName table, int runs)
     {
-        var rates = new List<double>();
-        var rows = 0L;
+        var a = new List<double>();
+        var b = new List<double>();
+        var ratios = new List<double>();
         for (var i = 0; i < runs; i++)
         {
-            await using (var truncate = dataSource.CreateCommand($"TRUNCATE {table.Quoted}"))
-            {
-                await truncate.ExecuteNonQueryAsync();
-            }
-
-            var started = Stopwatch.GetTimestamp();
-            await run();
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            await using var count = dataSource.CreateCommand($"SELECT count(*) FROM {table.Quoted}");
-            rows = (long)(await count.ExecuteScalarAsync())!;
-            rates.Add(rows / elapsed.TotalSeconds);
+            var rateA = await RateAsync(runA, dataSource, table);
+            var rateB = await RateAsync(runB, dataSource, table);
+            a.Add(rateA);
+            b.Add(rateB);
+            ratios.Add(rateA / rateB);
         }
 
-        rates.Sort();
-        var median = rates[rates.Count / 2];
-        Console.WriteLine($"{name,-58} {median,10:N0} rows/s   (runs: {string.Join(", ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}; {rows} rows)");
-        return median;
+        Console.WriteLine($"{nameA} / {nameB}: median ratio {Median(ratios):0.00} (pairs: {string.Join(", ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))})");
+        Console.WriteLine($"    {nameA}: {Median(a):N0} rows/s median");
+        Console.WriteLine($"    {nameB}: {Median(b):N0} rows/s median");
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static async Task<double> RateAsync(Func<Task> run, NpgsqlDataSource dataSource, PgTableName table)
+    {
+        await using (var truncate = dataSource.CreateCommand($"TRUNCATE {table.Quoted}"))
+        {
+            await truncate.ExecuteNonQueryAsync();
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        await run();
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await using var count = dataSource.CreateCommand($"SELECT count(*) FROM {table.Quoted}");
+        var rows = (long)(await count.ExecuteScalarAsync())!;
+        return rows / elapsed.TotalSeconds;
     }
 
     private static async Task RawCopyAsync(NpgsqlDataSource dataSource, PgTableName table, Record[] records, int batch)

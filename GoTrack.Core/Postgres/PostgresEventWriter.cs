@@ -16,7 +16,10 @@ namespace GoTrack.Core.Postgres;
 /// </summary>
 /// <remarks>
 /// COPY cannot skip conflicts, so with PG_COPY=true the rows are binary-COPYed into a temporary table
-/// (dropped at commit) and moved with one INSERT ... SELECT, all in one transaction. ON CONFLICT DO
+/// (emptied at commit, and by rollback) and moved with one INSERT ... SELECT, all in one transaction.
+/// The temporary table lives as long as the session: on a data source from
+/// <see cref="PostgresServiceCollectionExtensions.BuildDataSource"/> it is made once per connection;
+/// on one that resets connections it is made again per batch, which costs more but is just as correct. ON CONFLICT DO
 /// NOTHING also absorbs duplicates inside one statement (only DO UPDATE refuses those), so no DISTINCT
 /// pass is needed. The payload goes in as the record's UTF-8 bytes: Npgsql writes a byte[] as jsonb by
 /// prefixing the jsonb version byte, so nothing is re-encoded.
@@ -43,7 +46,7 @@ public sealed class PostgresEventWriter : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _dataSource = dataSource;
         _options = options;
-        _createStage = $"CREATE TEMP TABLE {StageTable} (event_id uuid NOT NULL, ts timestamptz NOT NULL, payload jsonb NOT NULL) ON COMMIT DROP";
+        _createStage = $"CREATE TEMP TABLE IF NOT EXISTS {StageTable} (event_id uuid NOT NULL, ts timestamptz NOT NULL, payload jsonb NOT NULL) ON COMMIT DELETE ROWS";
         _copy = $"COPY {StageTable} (event_id, ts, payload) FROM STDIN (FORMAT BINARY)";
         _insertFromStage = $"INSERT INTO {options.Table.Quoted} (event_id, ts, payload) SELECT event_id, ts, payload FROM {StageTable} ON CONFLICT (event_id) DO NOTHING";
     }
