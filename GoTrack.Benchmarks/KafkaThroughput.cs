@@ -35,9 +35,11 @@ internal static class KafkaThroughput
             WorkerConcurrency = Env("WORKER_CONCURRENCY", 4),
         };
         options.LingerMs = Env("KAFKA_LINGER_MS", options.LingerMs);
+        var kafkaBatch = Env("KAFKA_BATCH_SIZE", options.SinkBatchSize);
+        runner.Overrides[KafkaEventSink.SinkName] = new SinkOverrides { BatchSize = kafkaBatch };
 
         // As Ingest sizes it: librdkafka holds what the sink can have in flight.
-        var sinkOptions = new KafkaOptions { Brokers = options.Brokers, Topic = options.Topic, ClientId = "bench-sink", StatisticsIntervalMs = 0, ProducerQueueMaxMessages = runner.WorkerConcurrency * runner.BatchSize, LingerMs = options.LingerMs };
+        var sinkOptions = new KafkaOptions { Brokers = options.Brokers, Topic = options.Topic, ClientId = "bench-sink", StatisticsIntervalMs = 0, ProducerQueueMaxMessages = runner.WorkerConcurrency * kafkaBatch, LingerMs = options.LingerMs };
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -54,7 +56,7 @@ internal static class KafkaThroughput
         await DirectAsync(direct, options.Topic, records.AsMemory(0, Math.Min(5_000, count)));
 
         var ratios = new List<double>();
-        Console.WriteLine($"BATCH_SIZE={runner.BatchSize} WORKER_CONCURRENCY={runner.WorkerConcurrency} KAFKA_LINGER_MS={options.LingerMs}");
+        Console.WriteLine($"KAFKA_BATCH_SIZE={kafkaBatch} WORKER_CONCURRENCY={runner.WorkerConcurrency} KAFKA_LINGER_MS={options.LingerMs}");
         Console.WriteLine($"{count} events per round, {rounds} rounds, librdkafka {Library.VersionString} mock cluster (3 brokers, 6 partitions)");
         for (var round = 1; round <= rounds; round++)
         {

@@ -13,6 +13,11 @@ public static class Program
             return await KafkaThroughput.RunAsync(args);
         }
 
+        if (args.Length > 0 && args[0] == "postgres")
+        {
+            return await PostgresThroughput.RunAsync(args);
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

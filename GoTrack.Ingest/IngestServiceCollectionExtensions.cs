@@ -1,4 +1,5 @@
 using GoTrack.Core.Kafka;
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Sinks;
 using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
@@ -44,6 +45,9 @@ public static class IngestServiceCollectionExtensions
                     builder.AddGoTrackKafkaProducer(options.Kafka!);
                     services.AddSingleton<IEventSink, KafkaEventSink>();
                     break;
+                case PostgresSink.SinkName:
+                    services.AddPostgresEventSink(options.Postgres);
+                    break;
             }
         }
 
@@ -84,5 +88,6 @@ public static class IngestServiceCollectionExtensions
         return app;
     }
 
-    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName];
+    /// <summary>Meters and activity sources to export; "Npgsql" is Npgsql's own (command spans and connection-pool metrics).</summary>
+    internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName, "Npgsql"];
 }

@@ -33,6 +33,12 @@ public sealed class KafkaOptions
 
     public bool TlsSkipVerify { get; set; }
 
+    /// <summary>
+    /// KAFKA_BATCH_SIZE: events the kafka sink hands to the producer as one batch and awaits together
+    /// (Ingest's per-sink override of BATCH_SIZE, as PG_BATCH_SIZE is for postgres).
+    /// </summary>
+    public int SinkBatchSize { get; set; } = 1000;
+
     public int LingerMs { get; set; } = 5;
 
     public int BatchMaxMessages { get; set; } = 10_000;

@@ -23,6 +23,7 @@ public static class KafkaSettings
         new("KAFKA_TLS", "false", "Connect over TLS, trusting the system's CA certificates."),
         new("KAFKA_TLS_CA", "", "PEM file of CA certificates to trust instead of the system's; implies KAFKA_TLS."),
         new("KAFKA_TLS_SKIP_VERIFY", "false", "Do not verify the brokers' certificates or host names (testing only); implies KAFKA_TLS."),
+        new("KAFKA_BATCH_SIZE", "1000", "Events the kafka sink hands to the producer and awaits as one batch (its own BATCH_SIZE). Up to WORKER_CONCURRENCY batches are in flight."),
         new("KAFKA_LINGER_MS", "5", "How long the producer waits to fill a request (linger.ms)."),
         new("KAFKA_PRODUCER_BATCH_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
         new("KAFKA_PRODUCER_BATCH_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
@@ -98,6 +99,7 @@ public static class KafkaSettings
         o.TlsSkipVerify = r.Bool("KAFKA_TLS_SKIP_VERIFY", false);
         o.Tls = r.Bool("KAFKA_TLS", false) || o.TlsCaPath is not null || o.TlsSkipVerify;
 
+        o.SinkBatchSize = r.Number("KAFKA_BATCH_SIZE", 1000, 1, 100_000);
         o.LingerMs = r.Number("KAFKA_LINGER_MS", 5, 0, 60_000);
         o.BatchMaxMessages = r.Number("KAFKA_PRODUCER_BATCH_MESSAGES", 10_000, 1, 1_000_000);
         o.BatchMaxBytes = r.Number("KAFKA_PRODUCER_BATCH_BYTES", 1_000_000, 1, int.MaxValue);

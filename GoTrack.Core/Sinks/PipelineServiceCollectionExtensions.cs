@@ -35,7 +35,8 @@ public static class PipelineServiceCollectionExtensions
                     context.ServiceProvider.GetRequiredService<EventPipeline>().Runner(name)
                         .OnFailedAttempt(args.Outcome.Exception, args.AttemptNumber, args.RetryDelay);
                     return ValueTask.CompletedTask;
-                }));
+                },
+                runnerOptions.CircuitBreakerFor(name)));
         }
 
         return services;

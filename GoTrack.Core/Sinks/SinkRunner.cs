@@ -4,6 +4,7 @@ using GoTrack.Core.Queue;
 using GoTrack.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.CircuitBreaker;
 
 namespace GoTrack.Core.Sinks;
 
@@ -40,6 +41,8 @@ public sealed partial class SinkRunner(
     public async Task RunAsync(CancellationToken abort)
     {
         var concurrency = Math.Max(1, Math.Min(sink.MaxConcurrency, options.WorkerConcurrency));
+        var batchSize = options.BatchSizeFor(sink.Name);
+        var flushInterval = options.FlushIntervalFor(sink.Name);
         using var slots = new SemaphoreSlim(concurrency, concurrency);
         var inFlight = new List<Task>();
         try
@@ -47,7 +50,7 @@ public sealed partial class SinkRunner(
             while (true)
             {
                 await slots.WaitAsync(abort).ConfigureAwait(false);
-                var batch = await reader.ReadBatchAsync(options.BatchSize, options.FlushInterval, abort).ConfigureAwait(false);
+                var batch = await reader.ReadBatchAsync(batchSize, flushInterval, abort).ConfigureAwait(false);
                 if (batch.IsEmpty)
                 {
                     slots.Release();
@@ -95,8 +98,13 @@ public sealed partial class SinkRunner(
     {
         Interlocked.Increment(ref _consecutiveFailures);
         metrics.SinkFailure(sink.Name);
-        var message = error is null ? "unknown error" : $"{error.GetType().Name}: {error.Message}";
-        Volatile.Write(ref _lastError, message);
+        // An open breaker says nothing new about the sink: keep the failure that opened it.
+        if (error is not BrokenCircuitException || LastError is null)
+        {
+            var message = error is null ? "unknown error" : $"{error.GetType().Name}: {error.Message}";
+            Volatile.Write(ref _lastError, message);
+        }
+
         if (Throttle.ShouldLog(out var suppressed))
         {
             LogBatchFailed(logger, sink.Name, attempt + 1, nextDelay.TotalMilliseconds, suppressed, error);

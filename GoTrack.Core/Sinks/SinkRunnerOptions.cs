@@ -1,3 +1,5 @@
+using Polly.CircuitBreaker;
+
 namespace GoTrack.Core.Sinks;
 
 public sealed class SinkRunnerOptions
@@ -22,4 +24,16 @@ public sealed class SinkRunnerOptions
 
     /// <summary>SHUTDOWN_TIMEOUT: how long a stop may take, drain included.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Per-sink exceptions to the settings above, by sink name (PG_BATCH_SIZE and PG_FLUSH_MS for postgres).</summary>
+    public Dictionary<string, SinkOverrides> Overrides { get; } = new(StringComparer.Ordinal);
+
+    public int BatchSizeFor(string sink) =>
+        Overrides.TryGetValue(sink, out var o) && o.BatchSize is { } size ? size : BatchSize;
+
+    public TimeSpan FlushIntervalFor(string sink) =>
+        Overrides.TryGetValue(sink, out var o) && o.FlushInterval is { } flush ? flush : FlushInterval;
+
+    public CircuitBreakerStrategyOptions? CircuitBreakerFor(string sink) =>
+        Overrides.TryGetValue(sink, out var o) ? o.CircuitBreaker : null;
 }

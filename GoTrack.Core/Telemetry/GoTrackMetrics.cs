@@ -6,7 +6,8 @@ namespace GoTrack.Core.Telemetry;
 /// <summary>
 /// GoTrack's instruments, on one meter named <c>GoTrack</c>. The Prometheus exporter turns the names into
 /// the seed's: <c>gotrack_requests_total</c>, <c>gotrack_ingest_latency_seconds</c>, <c>gotrack_queue_depth</c>,
-/// <c>gotrack_sink_failures_total</c>, <c>gotrack_batch_flush_seconds</c> and <c>gotrack_events_total</c>.
+/// <c>gotrack_sink_failures_total</c>, <c>gotrack_batch_flush_seconds</c> and <c>gotrack_events_total</c>, plus
+/// <c>gotrack_dead_letters_total{sink}</c>.
 /// Tag values are a closed set (endpoint, status code, sink, outcome): never anything from the request.
 /// </summary>
 public sealed class GoTrackMetrics
@@ -24,6 +25,7 @@ public sealed class GoTrackMetrics
     private readonly Counter<long> _sinkFailures;
     private readonly Histogram<double> _batchFlush;
     private readonly Counter<long> _events;
+    private readonly Counter<long> _deadLetters;
     private readonly Meter _meter;
 
     public GoTrackMetrics(IMeterFactory meterFactory)
@@ -39,6 +41,7 @@ public sealed class GoTrackMetrics
             "Time to deliver one batch to a sink, retries included.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FlushBuckets });
         _events = _meter.CreateCounter<long>("gotrack.events", description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
+        _deadLetters = _meter.CreateCounter<long>("gotrack.dead_letters", description: "Events a sink refused for good and wrote to its dead-letter file, by sink.");
     }
 
     public void Request(string endpoint, int statusCode, long startTimestamp)
@@ -55,6 +58,9 @@ public sealed class GoTrackMetrics
             _events.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
+
+    public void DeadLetters(string sink, long count) =>
+        _deadLetters.Add(count, new KeyValuePair<string, object?>("sink", sink));
 
     public void SinkFailure(string sink) => _sinkFailures.Add(1, new KeyValuePair<string, object?>("sink", sink));
 

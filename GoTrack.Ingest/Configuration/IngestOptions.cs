@@ -1,4 +1,5 @@
 using GoTrack.Core.Kafka;
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Queue;
 using GoTrack.Core.Sinks;
 
@@ -23,6 +24,8 @@ public sealed class IngestOptions
 
     /// <summary>The kafka sink's settings; null unless OUTPUTS names kafka.</summary>
     public KafkaOptions? Kafka { get; set; }
+    /// <summary>The PG_* settings; used when OUTPUTS has postgres.</summary>
+    public PostgresOptions Postgres { get; set; } = new();
 
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 

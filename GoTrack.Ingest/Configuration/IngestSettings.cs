@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using GoTrack.Core.Configuration;
 using GoTrack.Core.Kafka;
+using GoTrack.Core.Postgres;
 using GoTrack.Core.Sinks;
 using Microsoft.Extensions.Configuration;
 
@@ -54,6 +55,7 @@ public static class IngestSettings
             new("LOG_FSYNC", "false", "fsync the file after every batch."),
         ]),
         ("Kafka sink (OUTPUTS=kafka; read only then)", KafkaSettings.Docs),
+        ("Postgres sink (OUTPUTS=postgres)", PostgresSettings.Docs),
         ("Telemetry",
         [
             new("OTEL_EXPORTER_OTLP_ENDPOINT", "", "Send logs, metrics and traces over OTLP (the Aspire dashboard sets this). /metrics serves Prometheus text regardless."),
@@ -129,14 +131,29 @@ public static class IngestSettings
         {
             o.Kafka = KafkaSettings.Load(r, "gotrack-ingest");
 
+            o.Runner.Overrides[KafkaEventSink.SinkName] = new SinkOverrides { BatchSize = o.Kafka.SinkBatchSize };
+
             // librdkafka holds at most what the sink can have in flight, and those records are still in
             // the event log until acknowledged: its buffer is inside the log's bound, not beside it.
-            o.Kafka.ProducerQueueMaxMessages = o.Runner.WorkerConcurrency * o.Runner.BatchSize;
+            o.Kafka.ProducerQueueMaxMessages = o.Runner.WorkerConcurrency * o.Kafka.SinkBatchSize;
             o.Kafka.ProducerQueueMaxKbytes = (int)Math.Min(int.MaxValue, o.Log.MaxBytes / 1024);
             if (o.Kafka.MessageTimeoutMs >= o.Runner.AttemptTimeout.TotalMilliseconds)
             {
                 r.Error("KAFKA_MESSAGE_TIMEOUT_MS", $"must be below SINK_TIMEOUT_MS ({o.Runner.AttemptTimeout.TotalMilliseconds:0}), so a batch's every report is in before its attempt times out");
             }
+        }
+
+        // PG_* values are validated whenever they are set; PG_DSN is required only with OUTPUTS=postgres.
+        var usesPostgres = o.Outputs.Contains(PostgresSink.SinkName);
+        o.Postgres = PostgresSettings.Load(r, configuration, usesPostgres, Path.GetDirectoryName(o.Ndjson.Path) ?? "");
+        if (usesPostgres)
+        {
+            o.Runner.Overrides[PostgresSink.SinkName] = new SinkOverrides
+            {
+                BatchSize = o.Postgres.BatchSize,
+                FlushInterval = o.Postgres.FlushInterval,
+                CircuitBreaker = SinkResilience.BatchSinkBreaker(o.Runner),
+            };
         }
 
         errors = r.Errors;
@@ -153,10 +170,6 @@ public static class IngestSettings
             if (!KnownOutputs.Contains(name))
             {
                 r.Error("OUTPUTS", $"unknown output '{part}'; known: {string.Join(", ", KnownOutputs)}");
-            }
-            else if (name == "postgres")
-            {
-                r.Error("OUTPUTS", $"the {name} output is not built yet; use log");
             }
             else if (!outputs.Contains(name))
             {

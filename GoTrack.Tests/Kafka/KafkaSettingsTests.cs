@@ -57,9 +57,13 @@ public sealed class KafkaSettingsTests
         Assert.Equal("10000", p["message.timeout.ms"]);
         Assert.Equal("status", p["dotnet.producer.delivery.report.fields"]);
 
-        // What the sink can have in flight (3 batches of 200), but never less than one librdkafka batch.
+        // What the sink can have in flight (3 batches of KAFKA_BATCH_SIZE), but never less than one
+        // librdkafka batch; the kafka sink's batch size is its own, not BATCH_SIZE.
         Assert.Equal("10000", p["queue.buffering.max.messages"]);
-        Assert.Equal(600, Load(out _, ("KAFKA_BROKERS", "k"), ("BATCH_SIZE", "200"), ("WORKER_CONCURRENCY", "3")).Kafka!.ProducerQueueMaxMessages);
+        var o = Load(out _, ("KAFKA_BROKERS", "k:1"), ("KAFKA_BATCH_SIZE", "400"), ("WORKER_CONCURRENCY", "3"));
+        Assert.Equal(1200, o.Kafka!.ProducerQueueMaxMessages);
+        Assert.Equal(400, o.Runner.BatchSizeFor("kafka"));
+        Assert.Equal(100, o.Runner.BatchSizeFor("log"));
         Assert.Equal("131072", p["queue.buffering.max.kbytes"]);
         Assert.Equal(KafkaSettings.DefaultTopic, Load(out _, ("KAFKA_BROKERS", "k:1")).Kafka!.Topic);
     }
@@ -162,6 +166,7 @@ public sealed class KafkaSettingsTests
     [InlineData("KAFKA_TLS_CA", "/no/such/ca.pem")]
     [InlineData("KAFKA_TLS_SKIP_VERIFY", "2")]
     [InlineData("KAFKA_LINGER_MS", "-1")]
+    [InlineData("KAFKA_BATCH_SIZE", "0")]
     [InlineData("KAFKA_PRODUCER_BATCH_MESSAGES", "0")]
     [InlineData("KAFKA_PRODUCER_BATCH_BYTES", "x")]
     [InlineData("KAFKA_MESSAGE_TIMEOUT_MS", "10")]
