@@ -29,7 +29,7 @@ catch (OptionsValidationException ex)
 builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);
 if (options.ServerAddress is { } address)
 {
-    builder.WebHost.UseUrls(IngestSettings.ToUrl(address)!);
+    builder.WebHost.UseUrls(GoTrack.Core.Configuration.ListenAddress.ToUrl(address)!);
 }
 
 builder.WebHost.ConfigureKestrel(k =>

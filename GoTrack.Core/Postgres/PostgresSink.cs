@@ -38,22 +38,8 @@ public sealed partial class PostgresSink(
         }
     }
 
-    public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        var target = $"table {writer.Options.Table}";
-        try
-        {
-            await writer.PingAsync(cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy(target);
-        }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            var reason = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
-                ? $"no answer to SELECT 1 within {writer.Options.HealthTimeout.TotalMilliseconds:0} ms"
-                : PostgresErrors.Describe(ex);
-            return HealthCheckResult.Unhealthy($"{target}: Postgres unreachable: {reason}");
-        }
-    }
+    public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken) =>
+        await PostgresHealthCheck.ProbeAsync(writer, cancellationToken).ConfigureAwait(false);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning,
         Message = "Postgres refused {Count} events for good; they were written to {Path}. First reason: {Reason}")]

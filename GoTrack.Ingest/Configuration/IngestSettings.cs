@@ -70,7 +70,7 @@ public static class IngestSettings
         var r = new SettingsReader(configuration);
         var o = new IngestOptions();
 
-        o.ServerAddress = ResolveServerAddress(configuration, r);
+        o.ServerAddress = ListenAddress.Resolve(configuration, r, DefaultServerAddress);
         o.Outputs = ParseOutputs(r);
         o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
         if (o.AckMode == "wal")
@@ -185,100 +185,14 @@ public static class IngestSettings
         return [.. outputs];
     }
 
-    /// <summary>
-    /// SERVER_ADDR wins when set. Otherwise, when ASP.NET's own settings name where to listen (the AppHost
-    /// sets ASPNETCORE_URLS; container images set HTTP_PORTS), those win. Otherwise the seed's :19890.
-    /// </summary>
-    private static string? ResolveServerAddress(IConfiguration configuration, SettingsReader r)
-    {
-        var raw = r.Raw("SERVER_ADDR");
-        if (raw is null)
-        {
-            var aspnetDecides = !string.IsNullOrWhiteSpace(configuration["urls"])
-                || !string.IsNullOrWhiteSpace(configuration["http_ports"])
-                || !string.IsNullOrWhiteSpace(configuration["https_ports"]);
-            if (aspnetDecides)
-            {
-                return null;
-            }
-
-            raw = DefaultServerAddress;
-        }
-
-        if (ToUrl(raw) is null)
-        {
-            r.Error("SERVER_ADDR", $"must be host:port, :port or [ipv6]:port with a port from 0 to 65535 (got '{raw}')");
-            return null;
-        }
-
-        return raw;
-    }
-
-    /// <summary>Turns a Go-style listen address into a Kestrel URL; null when it is not one.</summary>
-    public static string? ToUrl(string address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
-        {
-            return Uri.TryCreate(address, UriKind.Absolute, out _) ? address : null;
-        }
-
-        var colon = address.LastIndexOf(':');
-        if (colon < 0)
-        {
-            return null;
-        }
-
-        var host = address[..colon];
-        var portText = address[(colon + 1)..];
-        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-        {
-            return null;
-        }
-
-        if (host.Length == 0 || host == "0.0.0.0" || host == "[::]")
-        {
-            host = host.Length == 0 ? "*" : host;
-        }
-        else if (host.StartsWith('['))
-        {
-            if (!host.EndsWith(']') || !System.Net.IPAddress.TryParse(host[1..^1], out _))
-            {
-                return null;
-            }
-        }
-        else if (host.Contains(':') || Uri.CheckHostName(host) == UriHostNameType.Unknown)
-        {
-            return null;
-        }
-
-        return string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
-    }
-
     /// <summary>The text of <c>--help</c>.</summary>
-    public static string HelpText()
-    {
-        var sb = new System.Text.StringBuilder();
-        sb.AppendLine("GoTrack.Ingest: tracking pixel and event collector.");
-        sb.AppendLine();
-        sb.AppendLine("Usage: GoTrack.Ingest [--help]");
-        sb.AppendLine();
-        sb.AppendLine("Endpoints: GET|HEAD /px.gif, POST /collect, GET /healthz, GET /readyz, GET /metrics.");
-        sb.AppendLine("Settings are environment variables (or the same keys in appsettings.json / the AppHost).");
-        sb.AppendLine("A bad value stops the start with a message that names the variable (exit code 2).");
-        foreach (var (section, settings) in Docs)
-        {
-            sb.AppendLine();
-            sb.AppendLine(section + ":");
-            var width = settings.Max(s => s.Name.Length);
-            foreach (var s in settings)
-            {
-                var def = s.Default.Length == 0 ? "(unset)" : s.Default;
-                sb.Append("  ").Append(s.Name.PadRight(width)).Append("  default ").AppendLine(def);
-                sb.Append("  ").Append(new string(' ', width)).Append("  ").AppendLine(s.Meaning);
-            }
-        }
+    public static string HelpText() => SettingsHelp.Render(
+        """
+        GoTrack.Ingest: tracking pixel and event collector.
 
-        return sb.ToString();
-    }
+        Usage: GoTrack.Ingest [--help]
+
+        Endpoints: GET|HEAD /px.gif, POST /collect, GET /healthz, GET /readyz, GET /metrics.
+        """,
+        Docs);
 }

@@ -153,13 +153,13 @@ public sealed class PostgresSettingsTests
     }
 
     [Fact]
-    public void Kafka_is_still_not_built_but_postgres_is()
+    public void Every_output_is_built_and_each_needs_its_server()
     {
-        Load(out var errors, ("OUTPUTS", "kafka"));
-        Assert.StartsWith("OUTPUTS:", Assert.Single(errors), StringComparison.Ordinal);
-        var o = Load(out errors, ("OUTPUTS", "log,postgres"), ("PG_DSN", "postgres://u@h/d"));
+        Load(out var errors, ("OUTPUTS", "log,kafka,postgres"));
+        Assert.Equal(["KAFKA_BROKERS", "PG_DSN"], errors.Select(e => e.Split(':')[0]).Order());
+        var o = Load(out errors, ("OUTPUTS", "log,kafka,postgres"), ("PG_DSN", "postgres://u@h/d"), ("KAFKA_BROKERS", "k:9092"));
         Assert.Empty(errors);
-        Assert.Equal(["log", "postgres"], o.Outputs);
+        Assert.Equal(["log", "kafka", "postgres"], o.Outputs);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class SmallPartsTests
     [InlineData("[nope]:1", null)]
     [InlineData("a b:1", null)]
     public void Server_addresses_in_go_style(string address, string? url) =>
-        Assert.Equal(url, IngestSettings.ToUrl(address));
+        Assert.Equal(url, GoTrack.Core.Configuration.ListenAddress.ToUrl(address));
 
     [Fact]
     public void Session_cookie_values_are_random_22_char_base64url_and_only_those_are_read()
