@@ -60,9 +60,11 @@ public static partial class KafkaHostingExtensions
     /// Registers <c>IConsumer&lt;byte[], byte[]&gt;</c> in consumer group <paramref name="groupId"/>, with
     /// manual commits. With <paramref name="healthTags"/>, a metadata check over its connections is added
     /// as <paramref name="healthCheckName"/>. The consumer is not subscribed: its loop does that.
+    /// <paramref name="configure"/> can add handlers (rebalance callbacks) before it is built.
     /// </summary>
     public static IHostApplicationBuilder AddGoTrackKafkaConsumer(this IHostApplicationBuilder builder, KafkaOptions options, string groupId,
-        string healthCheckName = "kafka-consumer", string[]? healthTags = null)
+        string healthCheckName = "kafka-consumer", string[]? healthTags = null,
+        Action<IServiceProvider, ConsumerBuilder<byte[], byte[]>>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -73,11 +75,12 @@ public static partial class KafkaHostingExtensions
             var stats = sp.GetRequiredService<KafkaStatistics>();
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("GoTrack.Kafka.Consumer");
             var throttle = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(10));
-            return new ConsumerBuilder<byte[], byte[]>(options.ToConsumerConfig(groupId))
+            var consumer = new ConsumerBuilder<byte[], byte[]>(options.ToConsumerConfig(groupId))
                 .SetStatisticsHandler((_, json) => stats.Post(json))
                 .SetLogHandler((_, m) => OnLog(logger, m))
-                .SetErrorHandler((_, e) => OnError(logger, throttle, e))
-                .Build();
+                .SetErrorHandler((_, e) => OnError(logger, throttle, e));
+            configure?.Invoke(sp, consumer);
+            return consumer.Build();
         });
         if (healthTags is not null)
         {

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using GoTrack.Core.Events;
+using GoTrack.Core.Postgres;
+using GoTrack.Core.Telemetry;
+using Polly;
+using Polly.Registry;
+
+namespace GoTrack.SinkWorker;
+
+/// <summary>
+/// The consume loop. It runs on a dedicated long-running thread (Consume blocks), gathers up to
+/// PG_BATCH_SIZE messages or PG_FLUSH_MS worth, writes the events with the shared Postgres writer
+/// through the resilience pipeline, dead-letters what can never be a row, and only then commits the
+/// batch's offsets: at least once, with duplicates absorbed by ON CONFLICT (event_id) DO NOTHING.
+/// </summary>
+public sealed partial class KafkaToPostgresWorker(
+    IConsumer<byte[], byte[]> consumer,
+    PostgresEventWriter writer,
+    DeadLetterTopic deadLetters,
+    RebalanceHooks hooks,
+    ResiliencePipelineProvider<string> pipelines,
+    SinkWorkerOptions options,
+    SinkWorkerMetrics metrics,
+    TimeProvider time,
+    ILogger<KafkaToPostgresWorker> logger) : BackgroundService
+{
+    /// <summary>Retry (exponential, jitter) around a circuit breaker around a timeout, for the Postgres write.</summary>
+    public const string WritePipeline = "gotrack-sinkworker:postgres";
+
+    /// <summary>Retry around a timeout, for dead letters (a Kafka produce; kept out of the Postgres breaker).</summary>
+    public const string DeadLetterPipeline = "gotrack-sinkworker:dlq";
+
+    private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
+    private readonly List<ConsumeResult<byte[], byte[]>> _batch = new(options.Postgres.BatchSize);
+    private readonly CancellationTokenSource _abort = new();
+    private readonly LogThrottle _throttle = new(time, TimeSpan.FromSeconds(10));
+
+    /// <summary>Offsets committed so far, for tests and diagnostics.</summary>
+    public long CommittedMessages => Interlocked.Read(ref _committed);
+
+    private long _committed;
+    private Task? _loop;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // From the stop request on, the batch in hand has SHUTDOWN_TIMEOUT to be written and committed.
+        stoppingToken.Register(() => _abort.CancelAfter(options.Resilience.ShutdownTimeout));
+        _loop = Task.Factory.StartNew(() => Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return _loop;
+    }
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        hooks.Revoked = partitions =>
+        {
+            // Write and commit what we hold before the partitions move, so the next owner starts after it.
+            LogRevoked(logger, partitions.Count, _batch.Count);
+            FlushAndCommit();
+        };
+        consumer.Subscribe(options.Kafka.Topic);
+        LogStarted(logger, options.Kafka.Topic, options.GroupId, options.Postgres.Table);
+        var flushAt = long.MaxValue;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var wait = _batch.Count == 0 ? PollSlice : TimeSpan.FromTicks(Math.Clamp(flushAt - time.GetTimestamp(), 0, PollSlice.Ticks));
+                ConsumeResult<byte[], byte[]>? result = null;
+                try
+                {
+                    result = consumer.Consume(wait);
+                }
+                catch (ConsumeException e)
+                {
+                    if (_throttle.ShouldLog(out var suppressed))
+                    {
+                        LogConsumeFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
+                    }
+                }
+
+                if (result?.Message is not null)
+                {
+                    _batch.Add(result);
+                    if (_batch.Count == 1)
+                    {
+                        flushAt = time.GetTimestamp() + (long)(options.Postgres.FlushInterval.TotalSeconds * time.TimestampFrequency);
+                    }
+                }
+
+                if (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt))
+                {
+                    FlushAndCommit();
+                    flushAt = long.MaxValue;
+                }
+            }
+
+            FlushAndCommit();
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            LogShutdownTimedOut(logger, _batch.Count);
+        }
+        finally
+        {
+            hooks.Revoked = null;
+            consumer.Close();
+        }
+    }
+
+    private void FlushAndCommit()
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
+        // Consume blocks, so the loop has its own thread; waiting on the async write here blocks only it.
+        FlushAsync(_abort.Token).GetAwaiter().GetResult();
+        Commit();
+        _batch.Clear();
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        metrics.Batch(_batch.Count);
+        var records = new List<Record>(_batch.Count);
+        var sources = new Dictionary<Record, ConsumeResult<byte[], byte[]>>(_batch.Count, ReferenceEqualityComparer.Instance);
+        var letters = new List<(ConsumeResult<byte[], byte[]>, string, string)>();
+        foreach (var message in _batch)
+        {
+            if (EventMessage.TryRead(message.Message, out var record, out var poison))
+            {
+                records.Add(record!);
+                sources[record!] = message;
+            }
+            else
+            {
+                letters.Add((message, poison!, EventMessage.Describe(poison!)));
+            }
+        }
+
+        using var activity = StartActivity(records);
+        var started = time.GetTimestamp();
+        if (records.Count > 0)
+        {
+            var rows = records.ToArray();
+            var result = await pipelines.GetPipeline(WritePipeline).ExecuteAsync(
+                async ct => await writer.WriteIsolatingAsync(rows, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            foreach (var rejected in result.Rejected)
+            {
+                letters.Add((sources[rejected.Record], PoisonReasons.PostgresRejected, rejected.Error));
+            }
+
+            metrics.Written(records.Count, time.GetElapsedTime(started));
+        }
+
+        if (letters.Count > 0)
+        {
+            await pipelines.GetPipeline(DeadLetterPipeline).ExecuteAsync(
+                async ct => await deadLetters.SendAsync(letters, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            LogDeadLettered(logger, letters.Count, options.DeadLetterTopic, letters[0].Item2);
+        }
+    }
+
+    private void Commit()
+    {
+        var offsets = _batch
+            .GroupBy(m => m.TopicPartition)
+            .Select(g => new TopicPartitionOffset(g.Key, g.Max(m => m.Offset.Value) + 1))
+            .ToList();
+        try
+        {
+            consumer.Commit(offsets);
+            Interlocked.Add(ref _committed, _batch.Count);
+        }
+        catch (KafkaException e)
+        {
+            // Typically a rebalance took the partitions: the rows are written, the next owner reads them
+            // again from the last commit, and ON CONFLICT skips them.
+            metrics.CommitFailed();
+            if (_throttle.ShouldLog(out var suppressed))
+            {
+                LogCommitFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
+            }
+        }
+    }
+
+    private static Activity? StartActivity(List<Record> records)
+    {
+        if (!SinkWorkerMetrics.Source.HasListeners())
+        {
+            return null;
+        }
+
+        // The span continues the first event's trace (request -> publish -> this -> the Postgres
+        // commands), and links the others.
+        var parent = records.Count > 0 ? records[0].Origin : default;
+        var links = records.Skip(1).Where(r => r.Origin != default).Take(32).Select(r => new ActivityLink(r.Origin));
+        var activity = SinkWorkerMetrics.Source.StartActivity(ActivityKind.Consumer, parent, links: links, name: "gotrack.events process");
+        activity?.SetTag("messaging.system", "kafka");
+        activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.batch.message_count", records.Count);
+        return activity;
+    }
+
+    /// <summary>
+    /// A host disposed without being stopped still gets a clean end: the loop is told to stop and given
+    /// SHUTDOWN_TIMEOUT to write, commit and close the consumer before DI disposes the consumer.
+    /// </summary>
+    public override void Dispose()
+    {
+        base.Dispose();
+        try
+        {
+            _loop?.Wait(options.Resilience.ShutdownTimeout + TimeSpan.FromSeconds(2));
+        }
+        catch (AggregateException)
+        {
+            // The loop's own failure was already reported by the host.
+        }
+
+        _abort.Dispose();
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Consuming {Topic} as group {Group} into {Table}.")]
+    private static partial void LogStarted(ILogger logger, string topic, string group, PgTableName table);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Consume failed: {Code} {Reason}. {Suppressed} more since the last line.")]
+    private static partial void LogConsumeFailed(ILogger logger, ErrorCode code, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Offset commit failed: {Code} {Reason}; those messages will be read again and skipped as duplicates. {Suppressed} more since the last line.")]
+    private static partial void LogCommitFailed(ILogger logger, ErrorCode code, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Count} messages went to the dead-letter topic {Topic}; first reason: {Reason}.")]
+    private static partial void LogDeadLettered(ILogger logger, int count, string topic, string reason);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "{Partitions} partitions revoked; writing and committing the {Count} messages in hand first.")]
+    private static partial void LogRevoked(ILogger logger, int partitions, int count);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Error, Message = "SHUTDOWN_TIMEOUT ran out with {Count} messages written but not committed, or not written; they are read again after the restart.")]
+    private static partial void LogShutdownTimedOut(ILogger logger, int count);
+}
+
+/// <summary>Lets the worker handle rebalances on the consumer that DI built before the worker existed.</summary>
+public sealed class RebalanceHooks
+{
+    public Action<List<TopicPartitionOffset>>? Revoked { get; set; }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace GoTrack.SinkWorker;
+
+/// <summary>
+/// SinkWorker's instruments (meter <c>GoTrack.SinkWorker</c>); consumer lag comes from librdkafka's
+/// statistics as <c>gotrack_kafka_consumer_lag</c>.
+/// </summary>
+public sealed class SinkWorkerMetrics
+{
+    public const string MeterName = "GoTrack.SinkWorker";
+    public const string SourceName = "GoTrack.SinkWorker";
+
+    public static readonly ActivitySource Source = new(SourceName);
+
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _writeLatency;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _deadLetters;
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _commitFailures;
+
+    public SinkWorkerMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _batchSize = meter.CreateHistogram<int>("gotrack.sinkworker.batch_size", "{message}", "Messages per batch taken from Kafka.");
+        _writeLatency = meter.CreateHistogram<double>("gotrack.sinkworker.write_latency", "s", "Time to write a batch to Postgres, retries included.");
+        _retries = meter.CreateCounter<long>("gotrack.sinkworker.retries", "{attempt}", "Failed write attempts that were retried.");
+        _deadLetters = meter.CreateCounter<long>("gotrack.sinkworker.dead_letters", "{message}", "Messages sent to the dead-letter topic, by reason.");
+        _written = meter.CreateCounter<long>("gotrack.sinkworker.events", "{event}", "Events handed to Postgres in batches that were written and committed (duplicates included; the table skips them).");
+        _commitFailures = meter.CreateCounter<long>("gotrack.sinkworker.commit_failures", "{commit}", "Offset commits that failed (the messages are read again; ON CONFLICT absorbs them).");
+    }
+
+    public void Batch(int size) => _batchSize.Record(size);
+
+    public void Written(int count, TimeSpan latency)
+    {
+        _written.Add(count);
+        _writeLatency.Record(latency.TotalSeconds);
+    }
+
+    public void Retry() => _retries.Add(1);
+
+    public void DeadLetter(string reason, int count = 1) => _deadLetters.Add(count, new KeyValuePair<string, object?>("reason", reason));
+
+    public void CommitFailed() => _commitFailures.Add(1);
+}

@@ -1,0 +1,172 @@
+extern alias sinkworker;
+
+using System.Text;
+using Confluent.Kafka;
+using GoTrack.Tests.Kafka;
+using GoTrack.Tests.Postgres;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Worker = sinkworker::GoTrack.SinkWorker;
+
+namespace GoTrack.Tests.SinkWorker;
+
+/// <summary>
+/// GoTrack.SinkWorker in process against librdkafka's mock cluster and a real PostgreSQL. Every case
+/// ends with zero loss and zero duplicate rows.
+/// </summary>
+public sealed class SinkWorkerTests : IAsyncLifetime
+{
+    private SinkWorkerRig _rig = null!;
+
+    public async Task InitializeAsync() => _rig = await SinkWorkerRig.CreateAsync();
+
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
+
+    [Fact]
+    public async Task Events_land_once_each_even_when_messages_repeat_and_offsets_are_committed()
+    {
+        var records = Rows.Many(300);
+
+        // Every tenth event is produced twice, as a retried batch upstream would.
+        await _rig.ProduceAsync(records.Concat(records.Where((_, i) => i % 10 == 0)));
+        using var host = await _rig.StartWorkerAsync();
+        await _rig.WaitRowsAsync(300);
+
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+        var payload = await Sql.ScalarAsync<string>(_rig.Check, $"select payload::text from events_json where event_id = '{records[7].EventId}'");
+        Assert.Contains("\"n\": 7", payload, StringComparison.Ordinal);
+
+        await host.StopAsync();
+        Assert.Equal(330, _rig.CommittedTotal());
+    }
+
+    [Fact]
+    public async Task Poison_messages_go_to_the_dead_letter_topic_with_the_reason_and_never_block_the_partition()
+    {
+        var good = Rows.Many(20);
+        await _rig.ProduceAsync(good.Take(10));
+        await _rig.ProduceRawAsync(
+            "not json",
+            "[1,2,3]",
+            "{\"e\":\"pageview\"}",
+            "{\"event_id\":\"abc\"}",
+            "{\"event_id\":42}",
+            "{\"event_id\":\"0193a2b4-0000-7000-8000-000000000001\"} trailing",
+            null);
+        await _rig.ProduceAsync([Rows.WithNul()]);
+        await _rig.ProduceAsync(good.Skip(10));
+
+        using var host = await _rig.StartWorkerAsync();
+        await _rig.WaitRowsAsync(20);
+        var letters = await _rig.Kafka.ReadAsync(8, topic: SinkWorkerRig.DeadLetterTopic, settle: TimeSpan.FromSeconds(1));
+        Assert.Equal(
+            ["bad_event_id", "bad_event_id", "no_event_id", "not_json", "not_json", "not_json", "not_json", "postgres_rejected"],
+            letters.Select(l => l.Header(Worker.DeadLetterTopic.ReasonHeader)!).Order(StringComparer.Ordinal));
+        Assert.All(letters, l => Assert.StartsWith(MockKafka.Topic + "/", l.Header(Worker.DeadLetterTopic.SourceHeader), StringComparison.Ordinal));
+        Assert.Contains(letters, l => l.Message.Value is not null && Encoding.UTF8.GetString(l.Message.Value) == "not json");
+
+        await host.StopAsync();
+        Assert.Equal(28, _rig.CommittedTotal());
+    }
+
+    [Fact]
+    public async Task Brokers_down_and_up_mid_stream_lose_nothing_and_readiness_follows()
+    {
+        using var host = await _rig.StartWorkerAsync();
+        var records = Rows.Many(1000);
+        await _rig.ProduceAsync(records.Take(500));
+        await _rig.WaitRowsAsync(500);
+        Assert.Equal(HealthStatus.Healthy, (await SinkWorkerRig.ReadinessAsync(host)).Status);
+
+        _rig.Kafka.Cluster.SetBrokerDown();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HealthReport report;
+        do
+        {
+            report = await SinkWorkerRig.ReadinessAsync(host);
+        }
+        while (report.Entries["kafka"].Status == HealthStatus.Healthy && DateTime.UtcNow < deadline);
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["kafka"].Status);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        _rig.Kafka.Cluster.SetBrokerUp();
+
+        await _rig.ProduceAsync(records.Skip(500));
+        await _rig.WaitRowsAsync(1000);
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_commits_what_was_written_and_a_new_instance_carries_on()
+    {
+        var records = Rows.Many(400);
+        using (var first = await _rig.StartWorkerAsync())
+        {
+            await _rig.ProduceAsync(records.Take(200));
+            await _rig.WaitRowsAsync(200);
+            await first.StopAsync();
+        }
+
+        Assert.Equal(200, _rig.CommittedTotal());
+        await _rig.ProduceAsync(records.Skip(200));
+        using var second = await _rig.StartWorkerAsync();
+        await _rig.WaitRowsAsync(400);
+        await second.StopAsync();
+        Assert.Equal(400, _rig.CommittedTotal());
+    }
+
+    [Fact]
+    public async Task Two_instances_share_the_partitions_and_write_each_event_once()
+    {
+        using var a = await _rig.StartWorkerAsync();
+        using var b = await _rig.StartWorkerAsync();
+        var records = Rows.Many(1500);
+        await _rig.ProduceAsync(records);
+        await _rig.WaitRowsAsync(1500);
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+    }
+}
+
+/// <summary>Stops and starts the PostgreSQL cluster under a running worker: a private cluster.</summary>
+public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
+{
+    private PostgresServer _server = null!;
+    private SinkWorkerRig _rig = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await PostgresServer.StartNewAsync();
+        _rig = await SinkWorkerRig.CreateAsync(_server);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _rig.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_Postgres_restart_mid_stream_loses_nothing_and_duplicates_nothing()
+    {
+        using var host = await _rig.StartWorkerAsync();
+        var records = Rows.Many(2000);
+        await _rig.ProduceAsync(records.Take(600));
+        await _rig.WaitRowsAsync(600);
+
+        var producing = _rig.ProduceAsync(records.Skip(600));
+        await _server.StopAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HealthReport report;
+        do
+        {
+            report = await SinkWorkerRig.ReadinessAsync(host);
+        }
+        while (report.Entries["postgres"].Status == HealthStatus.Healthy && DateTime.UtcNow < deadline);
+        Assert.Equal(HealthStatus.Unhealthy, report.Entries["postgres"].Status);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await _server.StartAsync();
+        await producing;
+
+        await _rig.WaitRowsAsync(2000);
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+        Assert.Equal(HealthStatus.Healthy, (await SinkWorkerRig.ReadinessAsync(host)).Status);
+    }
+}
