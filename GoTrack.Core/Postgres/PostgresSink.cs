@@ -16,7 +16,7 @@ public sealed partial class PostgresSink(
     PostgresEventWriter writer,
     DeadLetterFile deadLetters,
     GoTrackMetrics metrics,
-    ILogger<PostgresSink> logger) : IEventSink
+    ILogger<PostgresSink> logger) : IEventSink, IDisposable
 {
     public const string SinkName = "postgres";
 
@@ -54,6 +54,9 @@ public sealed partial class PostgresSink(
             return HealthCheckResult.Unhealthy($"{target}: Postgres unreachable: {reason}");
         }
     }
+
+    /// <summary>The sink owns its dead-letter file.</summary>
+    public void Dispose() => deadLetters.Dispose();
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning,
         Message = "Postgres refused {Count} events for good; they were written to {Path}. First reason: {Reason}")]
