@@ -178,7 +178,7 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            StopAndDelete(BinDir, Root, "fast", TimeSpan.FromSeconds(2));
+            StopAndDelete(BinDir, Root, "fast", TimeSpan.Zero, orphan: true);
         }
     }
 
@@ -196,8 +196,8 @@ public sealed class PostgresServer : IAsyncDisposable
     /// Stops the cluster and removes its directory from a detached shell (setsid), so the cleanup finishes
     /// even when the test host is killed right after its exit handlers started.
     /// </summary>
-    private static void StopAndDelete(string binDir, string root, string mode, TimeSpan wait) =>
-        Detached(StopScript(binDir, root, mode), wait);
+    private static void StopAndDelete(string binDir, string root, string mode, TimeSpan wait, bool orphan = false) =>
+        Detached(StopScript(binDir, root, mode), wait, orphan);
 
     private static string StopScript(string binDir, string root, string mode)
     {
@@ -212,11 +212,22 @@ public sealed class PostgresServer : IAsyncDisposable
     private static void StartWatchdog(string binDir, string root)
     {
         var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        Detached($"while kill -0 {pid} 2>/dev/null && [ -d {Quote(root)} ]; do sleep 1; done; [ -d {Quote(root)} ] && {{ {StopScript(binDir, root, "fast")}; }}", TimeSpan.Zero);
+        Detached($"while kill -0 {pid} 2>/dev/null && [ -d {Quote(root)} ]; do sleep 1; done; [ -d {Quote(root)} ] && {{ {StopScript(binDir, root, "fast")}; }}", TimeSpan.Zero, orphan: true);
     }
 
-    private static void Detached(string script, TimeSpan wait)
+    /// <summary>
+    /// Runs a shell script in its own session. An <paramref name="orphan"/> runs in a background job of a
+    /// shell that exits at once, so it is no longer a descendant of the test host and a runner that kills
+    /// the host's whole process tree does not kill it too.
+    /// </summary>
+    private static void Detached(string script, TimeSpan wait, bool orphan = false)
     {
+        if (orphan)
+        {
+            script = "( " + script + " ) &";
+            wait = TimeSpan.FromSeconds(10);
+        }
+
         var start = new ProcessStartInfo("setsid")
         {
             UseShellExecute = false,
