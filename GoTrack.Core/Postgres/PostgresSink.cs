@@ -16,7 +16,7 @@ public sealed partial class PostgresSink(
     PostgresEventWriter writer,
     DeadLetterFile deadLetters,
     GoTrackMetrics metrics,
-    ILogger<PostgresSink> logger) : IEventSink
+    ILogger<PostgresSink> logger) : IEventSink, IDisposable
 {
     public const string SinkName = "postgres";
 
@@ -40,6 +40,9 @@ public sealed partial class PostgresSink(
 
     public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken) =>
         await PostgresHealthCheck.ProbeAsync(writer, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The sink owns its dead-letter file.</summary>
+    public void Dispose() => deadLetters.Dispose();
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning,
         Message = "Postgres refused {Count} events for good; they were written to {Path}. First reason: {Reason}")]

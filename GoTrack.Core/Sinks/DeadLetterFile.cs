@@ -58,9 +58,6 @@ public sealed class DeadLetterFile(string path, TimeProvider time) : IDisposable
         }
     }
 
-    /// <summary>The file's lines, for tests and tools.</summary>
-    public string[] ReadLines() => File.Exists(_path) ? File.ReadAllLines(_path) : [];
-
     private static void WriteLine(ArrayBufferWriter<byte> buffer, string sink, DateTime failedAt, RejectedRecord item)
     {
         using (var w = new Utf8JsonWriter(buffer))

@@ -36,7 +36,8 @@ public sealed class PostgresServer : IAsyncDisposable
         BinDir = binDir;
         Root = root;
         Port = port;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAndDelete();
+        // Starts the stop at exit without holding the exit up; the watchdog finishes it if the host is killed.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAtExit();
     }
 
     /// <summary>The cluster every test class shares (started on first use).</summary>
@@ -88,6 +89,7 @@ public sealed class PostgresServer : IAsyncDisposable
         await RunAsync(Path.Combine(bin, "initdb"),
             ["-D", Path.Combine(root, "data"), "-U", User, "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256",
              "-E", "UTF8", "--no-locale", "--no-sync"], asPostgres: IsRoot);
+        StartWatchdog(bin, root);
         var server = new PostgresServer(bin, root, FreePort());
         for (var attempt = 1; ; attempt++)
         {
@@ -172,6 +174,14 @@ public sealed class PostgresServer : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    private void StopAtExit()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            StopAndDelete(BinDir, Root, "fast", TimeSpan.Zero, orphan: true);
+        }
+    }
+
     private void StopAndDelete()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
@@ -179,21 +189,52 @@ public sealed class PostgresServer : IAsyncDisposable
             return;
         }
 
-        StopAndDelete(BinDir, Root, "fast");
+        StopAndDelete(BinDir, Root, "fast", TimeSpan.FromSeconds(40));
     }
 
     /// <summary>
     /// Stops the cluster and removes its directory from a detached shell (setsid), so the cleanup finishes
     /// even when the test host is killed right after its exit handlers started.
     /// </summary>
-    private static void StopAndDelete(string binDir, string root, string mode)
+    private static void StopAndDelete(string binDir, string root, string mode, TimeSpan wait, bool orphan = false) =>
+        Detached(StopScript(binDir, root, mode), wait, orphan);
+
+    private static string StopScript(string binDir, string root, string mode)
     {
-        var pgCtl = Quote(Path.Combine(binDir, "pg_ctl"));
-        var data = Quote(Path.Combine(root, "data"));
-        var stop = $"{pgCtl} -D {data} -w -t 30 -m {mode} stop";
-        var script = (IsRoot ? $"runuser -u postgres -- {stop}" : stop) + $" >/dev/null 2>&1; rm -rf {Quote(root)}";
-        var start = new ProcessStartInfo("setsid") { UseShellExecute = false };
-        foreach (var a in (string[])["/bin/sh", "-c", script])
+        var stop = $"{Quote(Path.Combine(binDir, "pg_ctl"))} -D {Quote(Path.Combine(root, "data"))} -w -t 30 -m {mode} stop";
+        return (IsRoot ? $"runuser -u postgres -- {stop}" : stop) + $" >/dev/null 2>&1; rm -rf {Quote(root)}";
+    }
+
+    /// <summary>
+    /// A detached shell that waits for this test process to end, however it ends (a test host killed by
+    /// the runner never runs its exit handlers), then stops the cluster and removes its directory.
+    /// </summary>
+    private static void StartWatchdog(string binDir, string root)
+    {
+        var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        Detached($"while kill -0 {pid} 2>/dev/null && [ -d {Quote(root)} ]; do sleep 1; done; [ -d {Quote(root)} ] && {{ {StopScript(binDir, root, "fast")}; }}", TimeSpan.Zero, orphan: true);
+    }
+
+    /// <summary>
+    /// Runs a shell script in its own session. An <paramref name="orphan"/> runs in a background job of a
+    /// shell that exits at once, so it is no longer a descendant of the test host and a runner that kills
+    /// the host's whole process tree does not kill it too.
+    /// </summary>
+    private static void Detached(string script, TimeSpan wait, bool orphan = false)
+    {
+        if (orphan)
+        {
+            script = "( " + script + " ) &";
+            wait = TimeSpan.FromSeconds(10);
+        }
+
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+        };
+        // Never hold the test host's stdout or stderr: the runner reads them to their end.
+        foreach (var a in (string[])["/bin/sh", "-c", "exec </dev/null >/dev/null 2>&1; " + script])
         {
             start.ArgumentList.Add(a);
         }
@@ -201,7 +242,11 @@ public sealed class PostgresServer : IAsyncDisposable
         try
         {
             using var process = Process.Start(start);
-            process?.WaitForExit(TimeSpan.FromSeconds(40));
+            process?.StandardInput.Close();
+            if (wait > TimeSpan.Zero)
+            {
+                process?.WaitForExit(wait);
+            }
         }
         catch (System.ComponentModel.Win32Exception)
         {
@@ -228,7 +273,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
             try
             {
-                StopAndDelete(FindBinaries(), dir, "immediate");
+                StopAndDelete(FindBinaries(), dir, "immediate", TimeSpan.FromSeconds(40));
             }
             catch (InvalidOperationException)
             {

@@ -191,7 +191,7 @@ public sealed class PostgresWriterTests(PostgresDatabase db) : IClassFixture<Pos
     [Fact]
     public async Task Init_sql_holds_the_migrators_ddl_and_leaves_nothing_for_it_to_do()
     {
-        var initSql = await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "deploy", "local", "init.sql"));
+        var initSql = await File.ReadAllTextAsync(Path.Combine(EndToEnd.PublishedIngest.RepoRoot(), "deploy", "local", "init.sql"));
         Assert.Contains(PostgresSchema.Ddl(PgTableName.Default), initSql.ReplaceLineEndings("\n"), StringComparison.Ordinal);
 
         var name = await db.Server.CreateDatabaseAsync("init");
@@ -201,17 +201,6 @@ public sealed class PostgresWriterTests(PostgresDatabase db) : IClassFixture<Pos
         await PostgresSchema.MigrateAsync(source, PgTableName.Default, default);
         Assert.Equal(4L, await Sql.ScalarAsync<long>(source, "SELECT count(*) FROM pg_indexes WHERE tablename = 'events_json'"));
         await db.Server.DropDatabaseAsync(name);
-    }
-
-    public static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GoTrack.Aspire.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
     public void Dispose()

@@ -36,7 +36,7 @@ public sealed class SqlViewsTests(PostgresDatabase db) : IClassFixture<PostgresD
         // xunit makes an instance per test: the first writes the rows, the others find them there.
         await writer.WriteAsync(Known, default);
         Assert.Equal(Known.Length, await Sql.ScalarAsync<long>(_source, "SELECT count(*) FROM events_json"));
-        foreach (var file in Directory.GetFiles(Path.Combine(PostgresWriterTests.RepoRoot(), "deploy", "sql"), "*.sql"))
+        foreach (var file in Directory.GetFiles(Path.Combine(EndToEnd.PublishedIngest.RepoRoot(), "deploy", "sql"), "*.sql"))
         {
             await Sql.ExecuteAsync(_source, await File.ReadAllTextAsync(file));
         }
