@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using GoTrack.Core.Kafka;
 using GoTrack.Core.Postgres;
 using GoTrack.Core.Sinks;
@@ -36,8 +37,18 @@ public static partial class SinkWorkerHostingExtensions
             var hooks = sp.GetRequiredService<RebalanceHooks>();
             consumer.SetPartitionsRevokedHandler((_, partitions) => hooks.Revoked?.Invoke(partitions));
         });
-        builder.AddGoTrackKafkaProducer(options.Kafka);
+        builder.AddGoTrackKafkaProducer(options.Kafka, alsoCreate: [options.DeadLetterTopic]);
         services.AddSingleton<DeadLetterTopic>();
+
+        // Poison can only be set aside if the dead-letter topic is there: not ready without it.
+        services.AddHealthChecks().Add(new HealthCheckRegistration(
+            "kafka-dlq",
+            sp => new KafkaMetadataProbe(
+                new DependentAdminClientBuilder(sp.GetRequiredService<IProducer<byte[], byte[]>>().Handle).Build(),
+                options.DeadLetterTopic,
+                KafkaMetadataProbe.DefaultTimeout),
+            HealthStatus.Unhealthy,
+            [Extensions.ReadyTag]));
 
         services.AddPostgresEventWriter(options.Postgres);
         services.AddHealthChecks().Add(new HealthCheckRegistration(

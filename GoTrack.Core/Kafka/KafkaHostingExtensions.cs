@@ -19,10 +19,11 @@ public static partial class KafkaHostingExtensions
     /// <summary>
     /// Registers <c>IProducer&lt;byte[], byte[]&gt;</c> and a <see cref="KafkaMetadataProbe"/> over its
     /// connections. With <paramref name="healthTags"/>, the probe is also a health check named
-    /// <paramref name="healthCheckName"/>.
+    /// <paramref name="healthCheckName"/>. With KAFKA_CREATE_TOPIC, the topic (and <paramref name="alsoCreate"/>)
+    /// are created at start.
     /// </summary>
     public static IHostApplicationBuilder AddGoTrackKafkaProducer(this IHostApplicationBuilder builder, KafkaOptions options,
-        string healthCheckName = "kafka", string[]? healthTags = null)
+        string healthCheckName = "kafka", string[]? healthTags = null, IEnumerable<string>? alsoCreate = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -50,7 +51,8 @@ public static partial class KafkaHostingExtensions
 
         if (options.CreateTopic)
         {
-            builder.Services.AddHostedService<KafkaTopicInitializer>();
+            string[] topics = [options.Topic, .. alsoCreate ?? []];
+            builder.Services.AddHostedService(sp => new KafkaTopicInitializer(options, topics, sp.GetRequiredService<ILogger<KafkaTopicInitializer>>()));
         }
 
         return builder;

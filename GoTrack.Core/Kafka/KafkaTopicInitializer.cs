@@ -6,33 +6,36 @@ using Microsoft.Extensions.Logging;
 namespace GoTrack.Core.Kafka;
 
 /// <summary>
-/// KAFKA_CREATE_TOPIC, a development aid: creates the topic at start when it is missing. A failure is
+/// KAFKA_CREATE_TOPIC, a development aid: creates the topics at start when they are missing. A failure is
 /// logged and the start goes on; readiness then says the topic is missing.
 /// </summary>
-public sealed partial class KafkaTopicInitializer(KafkaOptions options, ILogger<KafkaTopicInitializer> logger) : IHostedService
+public sealed partial class KafkaTopicInitializer(KafkaOptions options, IReadOnlyList<string> topics, ILogger<KafkaTopicInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         using var admin = new AdminClientBuilder(options.ToAdminConfig()).Build();
-        var spec = new TopicSpecification
+        foreach (var topic in topics)
         {
-            Name = options.Topic,
-            NumPartitions = options.TopicPartitions,
-            ReplicationFactor = options.TopicReplicationFactor,
-        };
-        try
-        {
-            await admin.CreateTopicsAsync([spec], new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10), OperationTimeout = TimeSpan.FromSeconds(10) })
-                .WaitAsync(cancellationToken).ConfigureAwait(false);
-            LogCreated(logger, options.Topic, options.TopicPartitions, options.TopicReplicationFactor);
-        }
-        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
-        {
-            LogExists(logger, options.Topic);
-        }
-        catch (KafkaException e)
-        {
-            LogFailed(logger, options.Topic, e.Error.Reason);
+            var spec = new TopicSpecification
+            {
+                Name = topic,
+                NumPartitions = options.TopicPartitions,
+                ReplicationFactor = options.TopicReplicationFactor,
+            };
+            try
+            {
+                await admin.CreateTopicsAsync([spec], new CreateTopicsOptions { RequestTimeout = TimeSpan.FromSeconds(10), OperationTimeout = TimeSpan.FromSeconds(10) })
+                    .WaitAsync(cancellationToken).ConfigureAwait(false);
+                LogCreated(logger, topic, options.TopicPartitions, options.TopicReplicationFactor);
+            }
+            catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code == ErrorCode.TopicAlreadyExists))
+            {
+                LogExists(logger, topic);
+            }
+            catch (KafkaException e)
+            {
+                LogFailed(logger, topic, e.Error.Reason);
+            }
         }
     }
 

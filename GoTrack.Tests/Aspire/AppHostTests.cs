@@ -1,0 +1,54 @@
+extern alias apphost;
+
+using System.Net;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using GoTrack.Tests.Kafka;
+using GoTrack.Tests.Postgres;
+using GoTrack.Tests.SinkWorker;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GoTrack.Tests.Aspire;
+
+/// <summary>
+/// The real AppHost, started with Aspire.Hosting.Testing and pointed at existing servers through
+/// ConnectionStrings:kafka and ConnectionStrings:analytics (librdkafka's mock cluster and a throwaway
+/// PostgreSQL), so it runs without Docker. DCP starts ingest and sinkworker as processes.
+/// </summary>
+public sealed class AppHostTests : IAsyncLifetime
+{
+    private SinkWorkerRig _rig = null!;
+
+    public async Task InitializeAsync() => _rig = await SinkWorkerRig.CreateAsync();
+
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
+
+    [Fact]
+    public async Task Pixels_sent_to_ingest_reach_Postgres_through_Kafka_and_the_worker_exactly_once()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        var ct = timeout.Token;
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<apphost::Projects.GoTrack_AppHost>(
+            [
+                "--ConnectionStrings:kafka=" + _rig.Kafka.Bootstrap,
+                "--ConnectionStrings:analytics=" + _rig.Server.ConnectionString(_rig.Database),
+            ],
+            ct);
+        await using var app = await appHost.BuildAsync(ct);
+        await app.StartAsync(ct);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("ingest", ct);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("sinkworker", ct);
+
+        using var client = app.CreateHttpClient("ingest");
+        Assert.Equal(100, await client.SendPixelsAsync(100, "aspire"));
+        await _rig.WaitRowsAsync(100, TimeSpan.FromSeconds(90));
+
+        var urls = await Sql.RowsAsync(_rig.Check, "select payload->>'url' from events_json");
+        Assert.Equal(
+            Enumerable.Range(0, 100).Select(i => $"https://example.com/aspire{i}").Order(StringComparer.Ordinal),
+            urls.Select(r => (string)r[0]!).Order(StringComparer.Ordinal));
+
+        using var ready = await client.GetAsync("/readyz", ct);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+}
