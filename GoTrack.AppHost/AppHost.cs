@@ -17,9 +17,10 @@ IResourceBuilder<IResourceWithConnectionString> analytics = postgresIsExternal
     : builder.AddPostgres("postgres")
         .WithDataVolume()
 
-        // The image runs init.sql on first start against POSTGRES_DB; Aspire then finds the database there.
+        // The image runs deploy/local's *.sql on first start against POSTGRES_DB (it skips other files);
+        // Aspire then finds the database there. The services' PG_AUTO_MIGRATE would create it too.
         .WithEnvironment("POSTGRES_DB", "analytics")
-        .WithInitFiles("../deploy/local/init.sql")
+        .WithInitFiles("../deploy/local")
         .AddDatabase("analytics");
 
 // Ingest writes OUTPUTS=kafka; set the parameter to "kafka,log" to keep the NDJSON file too.
