@@ -296,8 +296,37 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static bool IsRoot => Environment.UserName == "root";
 
-    /// <summary>The newest installed major version's bin directory.</summary>
+    private static readonly Lock InstallGate = new();
+
+    /// <summary>
+    /// The newest installed major version's bin directory. On a fresh Debian or Ubuntu machine where the
+    /// tests run as root, the binaries are installed with apt-get first, so `dotnet test` needs nothing
+    /// set up by hand.
+    /// </summary>
     public static string FindBinaries()
+    {
+        var found = FindInstalled();
+        if (found is null && IsRoot && File.Exists("/usr/bin/apt-get"))
+        {
+            lock (InstallGate)
+            {
+                found = FindInstalled();
+                if (found is null)
+                {
+                    var install = new ProcessStartInfo("/bin/sh", "-c \"apt-get update -qq && apt-get install -y -qq postgresql\"") { UseShellExecute = false };
+                    install.Environment["DEBIAN_FRONTEND"] = "noninteractive";
+                    using var process = Process.Start(install);
+                    process?.WaitForExit(TimeSpan.FromMinutes(10));
+                    found = FindInstalled();
+                }
+            }
+        }
+
+        return found ?? throw new InvalidOperationException(
+            "No PostgreSQL binaries under /usr/lib/postgresql/*/bin; install them (apt-get install -y postgresql), as .ci/run does.");
+    }
+
+    private static string? FindInstalled()
     {
         const string lib = "/usr/lib/postgresql";
         var found = Directory.Exists(lib)
@@ -308,8 +337,7 @@ public sealed class PostgresServer : IAsyncDisposable
                 .Select(d => d.Dir)
                 .FirstOrDefault()
             : null;
-        return found ?? throw new InvalidOperationException(
-            "No PostgreSQL binaries under /usr/lib/postgresql/*/bin; install them (apt-get install -y postgresql), as .ci/run does.");
+        return found;
     }
 
     private static int FreePort()
