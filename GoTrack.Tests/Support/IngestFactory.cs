@@ -1,5 +1,8 @@
 using GoTrack.Core.Sinks;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,8 +10,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace GoTrack.Tests.Support;
 
 /// <summary>GoTrack.Ingest in process, with its NDJSON file in a temp dir and settings given per test.</summary>
+/// <remarks>
+/// TestServer has no TCP peer (RemoteIpAddress is null). Requests here may name one in the
+/// <see cref="PeerHeader"/> header; a startup filter, in tests only, makes it the connection's address
+/// and removes the header before the app sees the request.
+/// </remarks>
 public sealed class IngestFactory : WebApplicationFactory<Program>
 {
+    public const string PeerHeader = "X-Test-Peer";
+
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
     private readonly TempDir _dir = new();
@@ -43,11 +53,29 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
 
         builder.ConfigureTestServices(services =>
         {
+            services.AddSingleton<IStartupFilter, TestPeerFilter>();
             if (_clock is not null)
             {
                 services.AddSingleton(_clock);
             }
         });
+    }
+
+    private sealed class TestPeerFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (context.Request.Headers.Remove(PeerHeader, out var peer))
+                {
+                    context.Connection.RemoteIpAddress = IPAddress.Parse(peer.ToString());
+                }
+
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 
     /// <summary>Waits until every accepted event has been written by every sink.</summary>

@@ -23,8 +23,8 @@ public sealed class SettingsTests
         Assert.Equal(100, o.Runner.BatchSize);
         Assert.Equal(TimeSpan.FromMilliseconds(250), o.Runner.FlushInterval);
         Assert.Equal(4, o.Runner.WorkerConcurrency);
-        Assert.False(o.TrustProxy);
-        Assert.True(o.DntRespect);
+        Assert.False(o.Privacy.TrustProxy);
+        Assert.True(o.Privacy.DntRespect);
         Assert.Equal(1024 * 1024, o.MaxBodyBytes);
         Assert.Equal("memory", o.AckMode);
         Assert.Equal(TimeSpan.FromSeconds(20), o.Runner.ShutdownTimeout);
@@ -40,7 +40,7 @@ public sealed class SettingsTests
     [InlineData("MAX_BODY_BYTES", "10")]
     [InlineData("MAX_BATCH_EVENTS", "0")]
     [InlineData("DNT_RESPECT", "maybe")]
-    [InlineData("TRUST_PROXY", "true")]
+    [InlineData("TRUST_PROXY", "sometimes")]
     [InlineData("OUTPUTS", "log,s3")]
     [InlineData("OUTPUTS", "kafka")]
     [InlineData("OUTPUTS", "postgres")]
