@@ -23,7 +23,7 @@ public static class UserAgentParser
     [
         "Other", "Facebook", "Instagram", "TikTok", "Snapchat", "LinkedIn", "Pinterest", "LINE", "WeChat", "Google App",
         "Edge", "Opera", "Samsung Internet", "Yandex Browser", "Vivaldi", "UC Browser", "DuckDuckGo", "Firefox",
-        "Android WebView", "Chrome", "Safari", "iOS WebView", "Internet Explorer",
+        "Android WebView", "Chrome", "Safari", "iOS WebView", "Internet Explorer", "Silk",
     ];
 
     /// <summary>(token, index into <see cref="BrowserNames"/>), first match wins.</summary>
@@ -45,6 +45,7 @@ public static class UserAgentParser
         ("Vivaldi/", 14),
         ("UCBrowser/", 15),
         ("DuckDuckGo/", 16), ("Ddg/", 16),
+        ("Silk/", 23),
         ("Firefox/", 17), ("FxiOS/", 17),
         ("CriOS/", 19),
         ("; wv)", 18),
