@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GoTrack.Tests.Support;
@@ -23,8 +24,9 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
     private readonly TimeProvider? _clock;
     private readonly TempDir _dir = new();
 
-    public IngestFactory(Dictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    public IngestFactory(Dictionary<string, string?>? settings = null, TimeProvider? clock = null, CapturingLoggerProvider? logs = null)
     {
+        _logs = logs;
         _settings = new Dictionary<string, string?>
         {
             ["LOG_PATH"] = _dir.File("events.ndjson"),
@@ -39,7 +41,12 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         _clock = clock;
     }
 
+    private readonly CapturingLoggerProvider? _logs;
+
     public string LogPath => _settings["LOG_PATH"]!;
+
+    /// <summary>A file next to the NDJSON log, deleted with it.</summary>
+    public string TempFile(string name) => _dir.File(name);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -49,6 +56,11 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
             {
                 builder.UseSetting(k, v);
             }
+        }
+
+        if (_logs is not null)
+        {
+            builder.ConfigureLogging(logging => logging.AddProvider(_logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace));
         }
 
         builder.ConfigureTestServices(services =>
