@@ -95,6 +95,10 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
 
         var optOut = OptOuts.Of(request, policy.Options);
         var anonymize = optOut != OptOut.None && policy.Options.PrivacyMode == PrivacyMode.Anonymize;
+        if (anonymize)
+        {
+            OptOuts.ScrubRequestSpan();
+        }
         var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()), policy, anonymize);
         var session = string.Empty;
         string? setCookie = null;

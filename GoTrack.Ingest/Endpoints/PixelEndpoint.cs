@@ -44,6 +44,10 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
 
         var optOut = OptOuts.Of(request, policy.Options);
         var anonymize = optOut != OptOut.None && policy.Options.PrivacyMode == PrivacyMode.Anonymize;
+        if (anonymize)
+        {
+            OptOuts.ScrubRequestSpan();
+        }
         if (optOut != OptOut.None && !anonymize)
         {
             await NotRecorded(context, optOut.DroppedOutcome(), started).ConfigureAwait(false);

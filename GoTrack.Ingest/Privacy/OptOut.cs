@@ -37,6 +37,12 @@ internal static class OptOuts
     public static string AnonymizedOutcome(this OptOut optOut) =>
         optOut == OptOut.DoNotTrack ? EventOutcomes.AnonymizedDoNotTrack : EventOutcomes.AnonymizedGlobalPrivacyControl;
 
+    /// <summary>
+    /// An anonymized request keeps no user agent in the event, so its request span must not keep one either
+    /// (the ASP.NET Core instrumentation records user_agent.original when the span starts).
+    /// </summary>
+    public static void ScrubRequestSpan() => System.Diagnostics.Activity.Current?.SetTag("user_agent.original", null);
+
     private static bool IsOne(Microsoft.Extensions.Primitives.StringValues value) =>
         value.Count == 1 && value[0].AsSpan().Trim().SequenceEqual("1");
 }
