@@ -93,8 +93,9 @@ public sealed partial class SinkRunner(
     /// <summary>Called by the pipeline's retry strategy for every failed attempt.</summary>
     internal void OnFailedAttempt(Exception? error, int attempt, TimeSpan nextDelay)
     {
-        Interlocked.Increment(ref _consecutiveFailures);
+        // Counted before readiness can see it, so a scrape after /readyz turns unhealthy always shows it.
         metrics.SinkFailure(sink.Name);
+        Interlocked.Increment(ref _consecutiveFailures);
         var message = error is null ? "unknown error" : $"{error.GetType().Name}: {error.Message}";
         Volatile.Write(ref _lastError, message);
         if (Throttle.ShouldLog(out var suppressed))
