@@ -141,6 +141,84 @@ public static class UserAgentParser
 
     public static ReadOnlySpan<byte> BotNameUtf8(byte index) => BotUtf8[index];
 
+    /// <summary>What a token of the browser, OS and device-type tables says when it is found.</summary>
+    private enum Role : byte
+    {
+        Browser,
+        Os,
+        Tv,
+        Console,
+        Tablet,
+        Mobile,
+    }
+
+    /// <summary>Every distinct token of the browser, OS and type tables, with what each one says.</summary>
+    private static readonly (string Token, (Role Role, byte Value, short Priority)[] Says)[] Tokens = BuildTokens();
+
+    /// <summary>All tokens at once, for one vectorized scan of the header per match instead of one scan per token.</summary>
+    private static readonly SearchValues<string> TokenSearch =
+        SearchValues.Create(Tokens.Select(t => t.Token).ToArray(), StringComparison.Ordinal);
+
+    /// <summary>Token indexes by their first (ASCII) character: what to check where the scan stops.</summary>
+    private static readonly int[][] ByFirstChar = BuildFirstCharIndex();
+
+    private static (string, (Role, byte, short)[])[] BuildTokens()
+    {
+        var says = new Dictionary<string, List<(Role, byte, short)>>(StringComparer.Ordinal);
+        void Add(string token, Role role, byte value, int priority)
+        {
+            if (!says.TryGetValue(token, out var list))
+            {
+                says[token] = list = [];
+            }
+
+            list.Add((role, value, (short)priority));
+        }
+
+        for (var i = 0; i < BrowserRules.Length; i++)
+        {
+            Add(BrowserRules[i].Token, Role.Browser, BrowserRules[i].Browser, i);
+        }
+
+        for (var i = 0; i < OsRules.Length; i++)
+        {
+            Add(OsRules[i].Token, Role.Os, OsRules[i].Os, i);
+        }
+
+        foreach (var t in TvTokens)
+        {
+            Add(t, Role.Tv, 0, 0);
+        }
+
+        foreach (var t in ConsoleTokens)
+        {
+            Add(t, Role.Console, 0, 0);
+        }
+
+        foreach (var t in TabletTokens)
+        {
+            Add(t, Role.Tablet, 0, 0);
+        }
+
+        foreach (var t in MobileTokens)
+        {
+            Add(t, Role.Mobile, 0, 0);
+        }
+
+        return [.. says.Select(kv => (kv.Key, kv.Value.ToArray()))];
+    }
+
+    private static int[][] BuildFirstCharIndex()
+    {
+        var index = new int[128][];
+        for (var c = 0; c < 128; c++)
+        {
+            index[c] = [.. Enumerable.Range(0, Tokens.Length).Where(i => Tokens[i].Token[0] == c)];
+        }
+
+        return index;
+    }
+
     /// <summary>Parses a User-Agent header. Empty input gives the default (unknown) device.</summary>
     /// <param name="detectBots">False (BOT_MODE=off) reads crawlers as whatever browser they claim to be.</param>
     public static DeviceInfo Parse(ReadOnlySpan<char> ua, bool detectBots = true)
@@ -150,42 +228,70 @@ public static class UserAgentParser
             return default;
         }
 
-        var os = FirstMatch(ua, OsRules);
+        // One pass: visit every position where some token starts, and keep, per table, the match that
+        // comes first in table order. That is exactly "first rule in table order that the header contains".
+        int browserPriority = int.MaxValue, osPriority = int.MaxValue;
+        byte browser = 0, os = 0;
+        bool tv = false, console = false, tablet = false, mobile = false;
+        var offset = 0;
+        while (offset < ua.Length)
+        {
+            var at = ua[offset..].IndexOfAny(TokenSearch);
+            if (at < 0)
+            {
+                break;
+            }
+
+            var rest = ua[(offset + at)..];
+            foreach (var t in ByFirstChar[rest[0] & 0x7F])
+            {
+                var (token, says) = Tokens[t];
+                if (!rest.StartsWith(token, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                foreach (var (role, value, priority) in says)
+                {
+                    switch (role)
+                    {
+                        case Role.Browser when priority < browserPriority:
+                            browserPriority = priority;
+                            browser = value;
+                            break;
+                        case Role.Os when priority < osPriority:
+                            osPriority = priority;
+                            os = value;
+                            break;
+                        case Role.Tv: tv = true; break;
+                        case Role.Console: console = true; break;
+                        case Role.Tablet: tablet = true; break;
+                        case Role.Mobile: mobile = true; break;
+                        default: break;
+                    }
+                }
+            }
+
+            offset += at + 1;
+        }
+
         var bot = detectBots ? FindBot(ua) : -1;
         if (bot >= 0)
         {
             return new DeviceInfo((byte)bot, os, DeviceType.Bot, IsBot: true);
         }
 
-        var browser = FirstMatch(ua, BrowserRules);
-        return new DeviceInfo(browser, os, TypeOf(ua), IsBot: false);
-    }
-
-    private static DeviceType TypeOf(ReadOnlySpan<char> ua)
-    {
-        if (ContainsAny(ua, TvTokens))
-        {
-            return DeviceType.Tv;
-        }
-
-        if (ContainsAny(ua, ConsoleTokens))
-        {
-            return DeviceType.Console;
-        }
-
-        if (ContainsAny(ua, TabletTokens))
-        {
-            return DeviceType.Tablet;
-        }
-
-        if (ContainsAny(ua, MobileTokens))
-        {
-            return DeviceType.Mobile;
-        }
-
         // Android browsers say "Mobile" on phones and leave it out on tablets.
-        return ua.Contains("Android", StringComparison.Ordinal) ? DeviceType.Tablet : DeviceType.Desktop;
+        var type = tv ? DeviceType.Tv
+            : console ? DeviceType.Console
+            : tablet ? DeviceType.Tablet
+            : mobile ? DeviceType.Mobile
+            : os == AndroidOs ? DeviceType.Tablet
+            : DeviceType.Desktop;
+        return new DeviceInfo(browser, os, type, IsBot: false);
     }
+
+    private const byte AndroidOs = 8;
 
     /// <summary>The index into the bot table of the most specific pattern at the earliest position; -1 for none.</summary>
     private static int FindBot(ReadOnlySpan<char> ua)
@@ -220,31 +326,5 @@ public static class UserAgentParser
         }
 
         return -1;
-    }
-
-    private static byte FirstMatch(ReadOnlySpan<char> ua, (string Token, byte Index)[] rules)
-    {
-        foreach (var (token, index) in rules)
-        {
-            if (ua.Contains(token, StringComparison.Ordinal))
-            {
-                return index;
-            }
-        }
-
-        return 0;
-    }
-
-    private static bool ContainsAny(ReadOnlySpan<char> ua, string[] tokens)
-    {
-        foreach (var token in tokens)
-        {
-            if (ua.Contains(token, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

@@ -69,6 +69,23 @@ public sealed class IpTextTests
         Assert.NotEqual(Write("2001:db8::1", IpMode.Hash, key, Day1), Write("2001:db8::2", IpMode.Hash, key, Day1));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(55)]
+    [InlineData(64)]
+    [InlineData(1023)]
+    [InlineData(5000)]
+    public void The_hand_rolled_hmac_equals_the_librarys(int length)
+    {
+        var key = new DailyKey(Secret);
+        var input = new byte[length];
+        new Random(length).NextBytes(input);
+        var mine = new byte[32];
+        key.Mac(Day1, input, mine);
+        Assert.Equal(System.Security.Cryptography.HMACSHA256.HashData(key.KeyFor(Day1), input), mine);
+    }
+
     [Fact]
     public void Without_a_secret_each_process_draws_its_own()
     {
