@@ -37,7 +37,7 @@ internal readonly record struct RequestInfo(DateTimeOffset Now, string? UserAgen
             clientIp = ClientIpResolver.Normalize(clientIp);
         }
 
-        var device = UserAgentParser.Parse(userAgent.AsSpan(), detectBots: policy.BotMode != BotMode.Off);
+        var device = DeviceCache.Parse(userAgent, detectBots: policy.BotMode != BotMode.Off);
         var geo = clientIp is not null && policy.Geo is { } lookup ? lookup.Find(clientIp) : default;
         return new RequestInfo(now, userAgent, clientIp)
         {

@@ -58,4 +58,24 @@ public sealed class UserAgentCorpusTests
         Assert.True(UserAgentParser.Parse("x").IsKnown);
         Assert.Equal("Other|Other|desktop", UserAgentParser.Parse("x").ToString());
     }
+
+    [Fact]
+    public void The_cache_answers_what_the_parser_answers_first_time_and_every_time_after()
+    {
+        foreach (var row in Corpus())
+        {
+            var ua = (string)row[0]!;
+            foreach (var bots in new[] { true, false })
+            {
+                var parsed = UserAgentParser.Parse(ua, bots);
+                Assert.Equal(parsed, DeviceCache.Parse(ua, bots));
+                Assert.Equal(parsed, DeviceCache.Parse(new string(ua.AsSpan()), bots));
+            }
+        }
+
+        var longUa = "Mozilla/5.0 " + new string('x', 600) + " Googlebot/2.1";
+        Assert.True(DeviceCache.Parse(longUa, detectBots: true).IsBot);
+        Assert.False(DeviceCache.Parse(longUa, detectBots: false).IsBot);
+        Assert.False(DeviceCache.Parse(null, detectBots: true).IsKnown);
+    }
 }
