@@ -77,46 +77,11 @@ internal static class UrlCampaign
             return;
         }
 
-        var free = scratch.Free;
-        var n = 0;
-        for (var i = 0; i < encoded.Length; i++)
-        {
-            var c = encoded[i];
-            if (c == (byte)'+')
-            {
-                free[n++] = (byte)' ';
-            }
-            else if (c == (byte)'%' && i + 2 < encoded.Length && TryHex(encoded[i + 1], encoded[i + 2], out var b))
-            {
-                free[n++] = b;
-                i += 2;
-            }
-            else
-            {
-                free[n++] = c;
-            }
-        }
-
+        var n = PercentDecoder.Decode(encoded, scratch.Free);
         var value = Utf8Text.Clean(scratch.Commit(n));
         if (value.Length <= FieldLimits.Utm)
         {
             field = value;
         }
     }
-
-    private static bool TryHex(byte hi, byte lo, out byte value)
-    {
-        var h = HexValue(hi);
-        var l = HexValue(lo);
-        value = (byte)((h << 4) | l);
-        return (h | l) >= 0;
-    }
-
-    private static int HexValue(byte c) => c switch
-    {
-        >= (byte)'0' and <= (byte)'9' => c - '0',
-        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
-        _ => -1,
-    };
 }
