@@ -86,7 +86,7 @@ internal static class RequestFacts
     }
 
     private static int SessionInputSize(in RequestInfo info) =>
-        info.Policy.Cookieless ? 32 + Math.Min(info.UserAgent?.Length ?? 0, FieldLimits.UserAgent) * 3 + FieldLimits.Url + (info.Host?.Length ?? 0) * 3 : 0;
+        info.Policy.Cookieless ? 64 + Math.Min(info.UserAgent?.Length ?? 0, FieldLimits.UserAgent) * 3 + FieldLimits.Url + (info.Host?.Length ?? 0) * 3 : 0;
 
     /// <summary>
     /// COOKIE_MODE=off: the session is the day's keyed hash of site, client address and user agent, as

@@ -2,6 +2,7 @@ using System.Net;
 using CsCheck;
 using GoTrack.Ingest.Configuration;
 using GoTrack.Ingest.Enrichment;
+using GoTrack.Ingest.Intake;
 using GoTrack.Ingest.Privacy;
 using Microsoft.Extensions.Primitives;
 
@@ -169,4 +170,26 @@ public sealed class PrivacyPropertyTests
             var allow = OriginAllowlist.Parse(list, out _);
             _ = allow.IsAllowed(origin);
         }, iter: 20_000);
+
+    private static readonly PrivacyPolicy Strictest = new(new PrivacyOptions
+    {
+        IpMode = IpMode.Hash, CookieMode = CookieMode.Off, IpHashSecret = "property-secret-0123456789"u8.ToArray(),
+    }, null, null);
+
+    [Fact]
+    public void Hashed_cookieless_events_are_built_whatever_the_url_user_agent_and_host() =>
+        Gen.Select(Gen.String[0, 3000], Gen.OneOf(Gen.String[0, 1500], Gen.Const("Mozilla/5.0 (compatible; Googlebot/2.1)")), Gen.String[0, 300], AnyIp, Gen.Bool)
+            .Sample((url, ua, host, ip, anonymize) =>
+            {
+                var info = RequestInfo.Create(GoTrack.Tests.Support.Build.Now, ua, ip, Strictest, host, anonymize);
+                var (record, error) = EventBuilder.FromPixel("?url=" + Uri.EscapeDataString(url) + "&utm_source=x", null, info, []);
+                Assert.True(record is not null || error is not null);
+                if (record is not null)
+                {
+                    var json = System.Text.Encoding.UTF8.GetString(record.Json);
+                    Assert.DoesNotContain(ip.ToString(), json, StringComparison.Ordinal);
+                    using var doc = System.Text.Json.JsonDocument.Parse(json);
+                    Assert.Equal(!anonymize, doc.RootElement.TryGetProperty("sid", out _));
+                }
+            }, iter: 3_000);
 }

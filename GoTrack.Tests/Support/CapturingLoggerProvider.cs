@@ -34,7 +34,6 @@ public sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalS
                 text += " " + string.Join(' ', pairs.Select(p => $"{p.Key}={p.Value}"));
             }
 
-            owner._scopes?.ForEachScope((scope, acc) => acc.Add(scope?.ToString() ?? ""), new List<string>());
             var scopes = new List<string>();
             owner._scopes?.ForEachScope((scope, list) => list.Add(scope is IEnumerable<KeyValuePair<string, object?>> kv
                 ? string.Join(' ', kv.Select(p => $"{p.Key}={p.Value}")) : scope?.ToString() ?? ""), scopes);
