@@ -26,14 +26,3 @@ public readonly record struct DeviceInfo(byte Browser, byte Os, DeviceType Type,
     public override string ToString() =>
         $"{System.Text.Encoding.UTF8.GetString(BrowserName)}|{System.Text.Encoding.UTF8.GetString(OsName)}|{System.Text.Encoding.UTF8.GetString(TypeName)}";
 }
-
-public enum DeviceType : byte
-{
-    None,
-    Desktop,
-    Mobile,
-    Tablet,
-    Tv,
-    Console,
-    Bot,
-}

@@ -39,38 +39,3 @@ public sealed class PrivacyOptions
     /// <summary>True when some feature needs the daily key (IP_MODE=hash or COOKIE_MODE=off).</summary>
     public bool NeedsDailyKey => IpMode == IpMode.Hash || CookieMode == CookieMode.Off;
 }
-
-public enum ForwardedHeader
-{
-    XForwardedFor,
-    Forwarded,
-}
-
-/// <summary>What is stored of the client IP.</summary>
-public enum IpMode
-{
-    Raw,
-    Truncate,
-    Hash,
-    Drop,
-}
-
-/// <summary>What happens to an event whose browser opted out (DNT: 1 or Sec-GPC: 1, when respected).</summary>
-public enum PrivacyMode
-{
-    Drop,
-    Anonymize,
-}
-
-public enum BotMode
-{
-    Flag,
-    Drop,
-    Off,
-}
-
-public enum CookieMode
-{
-    On,
-    Off,
-}
