@@ -44,6 +44,18 @@ var sinkworker = builder.AddProject<Projects.GoTrack_SinkWorker>("sinkworker")
     .WaitFor(analytics)
     .WithHttpHealthCheck("/readyz");
 
+if (builder.ExecutionContext.IsPublishMode)
+{
+    // Deployed (azd: Azure Container Apps), Ingest sits behind the platform's ingress proxy. GoTrack's own
+    // trusted-proxy rule decides the client IP, so ASP.NET's blanket forwarded-headers switch (which
+    // Aspire turns on for published projects and which believes any peer) is turned off. The ingress
+    // proxies' addresses must be in TRUSTED_PROXIES: the private ranges, plus the shared address space
+    // 100.64.0.0/10 that some platforms use inside their environments.
+    ingest.WithEnvironment("ASPNETCORE_FORWARDEDHEADERS_ENABLED", "false")
+        .WithEnvironment("TRUST_PROXY", "true")
+        .WithEnvironment("TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7");
+}
+
 if (!kafkaIsExternal)
 {
     // A fresh container has no topics, and GoTrack never creates them as a side effect.

@@ -4,8 +4,10 @@ using GoTrack.Core.Sinks;
 using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
 using GoTrack.Ingest.Endpoints;
+using GoTrack.Ingest.Enrichment;
 using GoTrack.Ingest.Health;
 using GoTrack.Ingest.Intake;
+using GoTrack.Ingest.Privacy;
 using GoTrack.Ingest.Session;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -52,6 +54,7 @@ public static class IngestServiceCollectionExtensions
         }
 
         services.AddSingleton(new SessionCookie(options.Cookie));
+        AddPrivacy(services, options.Privacy);
         services.AddSingleton<EventIntake>();
         services.AddSingleton<PixelEndpoint>();
         services.AddSingleton<CollectEndpoint>();
@@ -75,6 +78,35 @@ public static class IngestServiceCollectionExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("Polly", LogLevel.Error);
         return options;
+    }
+
+    /// <summary>The privacy policy, with the GeoIP database and its reloader when GEOIP_DB is set.</summary>
+    private static void AddPrivacy(IServiceCollection services, PrivacyOptions privacy)
+    {
+        services.AddSingleton(privacy);
+        if (privacy.GeoIpPath is { } path)
+        {
+            services.AddSingleton(sp =>
+            {
+                var lookup = new GeoIpLookup(path);
+                PrivacyLog.GeoIpLoaded(sp.GetRequiredService<ILogger<GeoIpLookup>>(), path, lookup.DatabaseType, lookup.BuildDate);
+                return lookup;
+            });
+            services.AddSingleton(sp => new GeoIpReloader(
+                sp.GetRequiredService<GeoIpLookup>(), privacy.GeoIpReloadInterval, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<GeoIpReloader>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<GeoIpReloader>());
+        }
+
+        services.AddSingleton(sp =>
+        {
+            var policy = new PrivacyPolicy(privacy, null, sp.GetService<GeoIpLookup>());
+            if (policy.Key is { IsRandomSecret: true })
+            {
+                PrivacyLog.RandomSecret(sp.GetRequiredService<ILogger<PrivacyPolicy>>());
+            }
+
+            return policy;
+        });
     }
 
     /// <summary>Maps the intake endpoints. Each takes every method and answers 405 itself, with a JSON body.</summary>

@@ -71,6 +71,20 @@ public static class EventEncoder
         WriteIfKnown(w, "ref"u8, f.Ref);
         WriteIfKnown(w, "ua"u8, f.Ua);
         WriteIfKnown(w, "ip"u8, f.Ip);
+        if (f.HasDevice)
+        {
+            w.WriteStartObject("device"u8);
+            WriteIfKnown(w, "browser"u8, f.DeviceBrowser);
+            WriteIfKnown(w, "os"u8, f.DeviceOs);
+            WriteIfKnown(w, "type"u8, f.DeviceType);
+            w.WriteEndObject();
+        }
+
+        if (f.Bot)
+        {
+            w.WriteBoolean("bot"u8, true);
+        }
+
         if (f.HasUtm)
         {
             w.WriteStartObject("utm"u8);
@@ -79,6 +93,15 @@ public static class EventEncoder
             WriteIfKnown(w, "campaign"u8, f.UtmCampaign);
             WriteIfKnown(w, "term"u8, f.UtmTerm);
             WriteIfKnown(w, "content"u8, f.UtmContent);
+            w.WriteEndObject();
+        }
+
+        if (f.HasClick)
+        {
+            w.WriteStartObject("click"u8);
+            WriteIfKnown(w, "gclid"u8, f.Gclid);
+            WriteIfKnown(w, "fbclid"u8, f.Fbclid);
+            WriteIfKnown(w, "msclkid"u8, f.Msclkid);
             w.WriteEndObject();
         }
 

@@ -22,12 +22,25 @@ public ref struct EventFields
     public ReadOnlySpan<byte> UtmCampaign;
     public ReadOnlySpan<byte> UtmTerm;
     public ReadOnlySpan<byte> UtmContent;
+    public ReadOnlySpan<byte> Gclid;
+    public ReadOnlySpan<byte> Fbclid;
+    public ReadOnlySpan<byte> Msclkid;
+    public ReadOnlySpan<byte> DeviceBrowser;
+    public ReadOnlySpan<byte> DeviceOs;
+    public ReadOnlySpan<byte> DeviceType;
+
+    /// <summary>Writes <c>"bot": true</c> (BOT_MODE=flag and the user agent is a crawler or automation).</summary>
+    public bool Bot;
     public ReadOnlySpan<byte> GeoCountry;
     public ReadOnlySpan<byte> GeoRegion;
     public ReadOnlySpan<byte> GeoCity;
 
     public readonly bool HasUtm =>
         !UtmSource.IsEmpty || !UtmMedium.IsEmpty || !UtmCampaign.IsEmpty || !UtmTerm.IsEmpty || !UtmContent.IsEmpty;
+
+    public readonly bool HasClick => !Gclid.IsEmpty || !Fbclid.IsEmpty || !Msclkid.IsEmpty;
+
+    public readonly bool HasDevice => !DeviceBrowser.IsEmpty || !DeviceOs.IsEmpty || !DeviceType.IsEmpty;
 
     public readonly bool HasGeo => !GeoCountry.IsEmpty || !GeoRegion.IsEmpty || !GeoCity.IsEmpty;
 }

@@ -96,8 +96,10 @@ public sealed partial class SinkRunner(
     /// <summary>Called by the pipeline's retry strategy for every failed attempt.</summary>
     internal void OnFailedAttempt(Exception? error, int attempt, TimeSpan nextDelay)
     {
-        Interlocked.Increment(ref _consecutiveFailures);
+        // Counted before readiness can see it, so a scrape after /readyz turns unhealthy always shows it.
         metrics.SinkFailure(sink.Name);
+        Interlocked.Increment(ref _consecutiveFailures);
+
         // An open breaker says nothing new about the sink: keep the failure that opened it.
         if (error is not BrokenCircuitException || LastError is null)
         {

@@ -18,8 +18,23 @@ public static class EventOutcomes
     /// <summary>Refused with 503 because the service was stopping.</summary>
     public const string Closed = "rejected_closed";
 
-    /// <summary>Not recorded because the browser sent DNT: 1 and DNT_RESPECT is on.</summary>
+    /// <summary>Not recorded because the browser sent DNT: 1, DNT_RESPECT is on and PRIVACY_MODE=drop.</summary>
     public const string DoNotTrack = "dropped_dnt";
+
+    /// <summary>Not recorded because the browser sent Sec-GPC: 1, GPC_RESPECT is on and PRIVACY_MODE=drop.</summary>
+    public const string GlobalPrivacyControl = "dropped_gpc";
+
+    /// <summary>Of the accepted: recorded without identifiers because of DNT: 1 (PRIVACY_MODE=anonymize).</summary>
+    public const string AnonymizedDoNotTrack = "anonymized_dnt";
+
+    /// <summary>Of the accepted: recorded without identifiers because of Sec-GPC: 1 (PRIVACY_MODE=anonymize).</summary>
+    public const string AnonymizedGlobalPrivacyControl = "anonymized_gpc";
+
+    /// <summary>Not recorded because the user agent is a bot and BOT_MODE=drop.</summary>
+    public const string Bot = "dropped_bot";
+
+    /// <summary>A /collect request refused with 403 because its Origin is not in CORS_ALLOWED_ORIGINS (counted per request).</summary>
+    public const string DisallowedOrigin = "rejected_origin";
 
     /// <summary>Accepted but not delivered to a sink before SHUTDOWN_TIMEOUT ran out (logged as an error).</summary>
     public const string LostAtShutdown = "lost_shutdown";

@@ -31,9 +31,8 @@ public sealed class IngestOptions
 
     public int MaxBatchEvents { get; set; } = 500;
 
-    public bool DntRespect { get; set; } = true;
-
-    public bool TrustProxy { get; set; }
+    /// <summary>Client IP, IP_MODE, opt-outs, bots, cookies, GeoIP and CORS.</summary>
+    public Privacy.PrivacyOptions Privacy { get; } = new();
 
     public int RetryAfterSeconds { get; set; } = 1;
 

@@ -39,13 +39,12 @@ public static class IngestSettings
             new("MAX_BODY_BYTES", "1048576", "Largest /collect body; larger answers 413."),
             new("MAX_BATCH_EVENTS", "500", "Most events in one /collect request; more answers 413."),
             new("RETRY_AFTER_SECONDS", "1", "The Retry-After a 503 carries."),
-            new("TRUST_PROXY", "false", "Take the client IP from X-Forwarded-For / Forwarded. true is not built yet."),
-            new("DNT_RESPECT", "true", "Do not record events from browsers that send DNT: 1 (they still get the GIF)."),
             new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
             new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
             new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
         ]),
+        ("Privacy and enrichment", PrivacySettings.Docs),
         ("NDJSON log sink (OUTPUTS=log)",
         [
             new("LOG_PATH", "./data/events.ndjson", "The NDJSON file; one event per line."),
@@ -100,13 +99,7 @@ public static class IngestSettings
             r.Error("QUEUE_MAX_MB", "must hold at least one MAX_BODY_BYTES request");
         }
 
-        o.TrustProxy = r.Bool("TRUST_PROXY", false);
-        if (o.TrustProxy)
-        {
-            r.Error("TRUST_PROXY", "true is not built yet (trusted-proxy client IPs come with the privacy work); leave it false");
-        }
-
-        o.DntRespect = r.Bool("DNT_RESPECT", true);
+        PrivacySettings.Load(r, o.Privacy);
 
         o.Cookie.Name = r.Text("COOKIE_NAME", "gt_sid");
         if (o.Cookie.Name.AsSpan().ContainsAnyExcept(CookieNameChars) || o.Cookie.Name.Length > 64)

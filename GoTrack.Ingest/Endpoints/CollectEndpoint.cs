@@ -7,6 +7,7 @@ using GoTrack.Core.Telemetry;
 using GoTrack.Ingest.Configuration;
 using GoTrack.Ingest.Intake;
 using GoTrack.Ingest.Parsing;
+using GoTrack.Ingest.Privacy;
 using GoTrack.Ingest.Session;
 using Microsoft.AspNetCore.Http;
 
@@ -15,9 +16,10 @@ namespace GoTrack.Ingest.Endpoints;
 /// <summary>
 /// <c>POST /collect</c>: JSON (application/json, or text/plain as navigator.sendBeacon sends it), one event
 /// or an array. Results are per event: valid events are appended together (all or none, so a 503 means
-/// "send it all again"), invalid ones are listed with their index and reason.
+/// "send it all again"), invalid ones are listed with their index and reason. With CORS_ALLOWED_ORIGINS set,
+/// preflights are answered and a browser request from another origin is refused with 403.
 /// </summary>
-public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, TimeProvider time)
+public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, TimeProvider time)
 {
     public const string Path = "/collect";
     private const string MetricName = "collect";
@@ -34,9 +36,22 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
     {
         var request = context.Request;
         var response = context.Response;
+        var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins);
+        if (cors == CollectCors.Result.Refused)
+        {
+            intake.Metrics.Events(EventOutcomes.DisallowedOrigin);
+            return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
+        }
+
+        if (HttpMethods.IsOptions(request.Method))
+        {
+            CollectCors.Preflight(response, cors);
+            return StatusCodes.Status204NoContent;
+        }
+
         if (!HttpMethods.IsPost(request.Method))
         {
-            response.Headers.Allow = HttpAnswers.Post;
+            response.Headers.Allow = HttpAnswers.PostOptions;
             return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
         }
 
@@ -78,11 +93,23 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Error(response, code, splitError!).ConfigureAwait(false);
         }
 
-        var session = cookie.Read(request.Headers.Cookie).ToString();
-        var setCookie = session.Length == 0 ? cookie.NewSetCookieHeader(request.IsHttps) : null;
-        if (setCookie is not null)
+        var optOut = OptOuts.Of(request, policy.Options);
+        var anonymize = optOut != OptOut.None && policy.Options.PrivacyMode == PrivacyMode.Anonymize;
+        if (anonymize)
         {
-            session = cookie.ValueOf(setCookie).ToString();
+            OptOuts.ScrubRequestSpan();
+        }
+        var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()), policy, anonymize);
+        var session = string.Empty;
+        string? setCookie = null;
+        if (!anonymize && !policy.Cookieless)
+        {
+            session = cookie.Read(request.Headers.Cookie).ToString();
+            setCookie = session.Length == 0 ? cookie.NewSetCookieHeader(request.IsHttps) : null;
+            if (setCookie is not null)
+            {
+                session = cookie.ValueOf(setCookie).ToString();
+            }
         }
 
         var records = ArrayPool<Record>.Shared.Rent(Math.Max(1, elements.Count));
@@ -90,7 +117,6 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         var accepted = 0;
         try
         {
-            var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()));
             for (var i = 0; i < elements.Count; i++)
             {
                 var (record, error) = EventBuilder.FromJson(body.Span[elements[i]], info, session);
@@ -105,16 +131,19 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             }
 
             intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
-            if (accepted > 0 && options.DntRespect && PixelEndpoint.IsDoNotTrack(request))
+            var dropped = optOut != OptOut.None && !anonymize ? optOut.DroppedOutcome()
+                : info.Device.IsBot && policy.BotMode == BotMode.Drop ? EventOutcomes.Bot
+                : null;
+            if (accepted > 0 && dropped is not null)
             {
-                intake.Metrics.Events(EventOutcomes.DoNotTrack, accepted);
-                return await Summary(response, StatusCodes.Status202Accepted, 0, rejected, dnt: accepted).ConfigureAwait(false);
+                intake.Metrics.Events(dropped, accepted);
+                return await Summary(response, StatusCodes.Status202Accepted, 0, rejected, (dropped, accepted)).ConfigureAwait(false);
             }
 
             if (accepted == 0)
             {
                 var code = rejected.Count == 0 ? StatusCodes.Status202Accepted : StatusCodes.Status400BadRequest;
-                return await Summary(response, code, 0, rejected, dnt: 0).ConfigureAwait(false);
+                return await Summary(response, code, 0, rejected, default).ConfigureAwait(false);
             }
 
             var result = await intake.AppendAsync(records.AsMemory(0, accepted), context.RequestAborted).ConfigureAwait(false);
@@ -130,7 +159,12 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
                 response.Headers.SetCookie = setCookie;
             }
 
-            return await Summary(response, StatusCodes.Status202Accepted, accepted, rejected, dnt: 0).ConfigureAwait(false);
+            if (anonymize)
+            {
+                intake.Metrics.Events(optOut.AnonymizedOutcome(), accepted);
+            }
+
+            return await Summary(response, StatusCodes.Status202Accepted, accepted, rejected, default).ConfigureAwait(false);
         }
         finally
         {
@@ -207,7 +241,8 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         return statusCode;
     }
 
-    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, int dnt)
+    /// <param name="dropped">Events deliberately not recorded, and why: the key is the outcome (dropped_dnt, dropped_gpc, dropped_bot).</param>
+    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string? Outcome, int Count) dropped)
     {
         response.StatusCode = statusCode;
         response.Headers.ContentType = HttpAnswers.Json;
@@ -221,9 +256,9 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             }
 
             json.WriteNumber("accepted"u8, accepted);
-            if (dnt > 0)
+            if (dropped.Outcome is not null && dropped.Count > 0)
             {
-                json.WriteNumber("dropped_dnt"u8, dnt);
+                json.WriteNumber(dropped.Outcome, dropped.Count);
             }
 
             json.WriteStartArray("rejected"u8);

@@ -18,7 +18,7 @@ internal static class HttpAnswers
     public static readonly StringValues ExpiresZero = "0";
     public static readonly StringValues Json = "application/json; charset=utf-8";
     public static readonly StringValues GetHead = "GET, HEAD";
-    public static readonly StringValues Post = "POST";
+    public static readonly StringValues PostOptions = "POST, OPTIONS";
 
     public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

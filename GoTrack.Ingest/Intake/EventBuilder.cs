@@ -14,7 +14,8 @@ internal static class EventBuilder
     public static (Record? Record, string? Error) FromPixel(ReadOnlySpan<char> query, string? referer, in RequestInfo info, ReadOnlySpan<char> session)
     {
         referer ??= string.Empty;
-        var size = PixelQueryParser.ScratchSize(query.Length) + Scratch.Worst(Math.Min(referer.Length, FieldLimits.Url)) + RequestFacts.ScratchSize(info, session);
+        var size = PixelQueryParser.ScratchSize(query.Length) + Scratch.Worst(Math.Min(referer.Length, FieldLimits.Url))
+            + UrlCampaign.ScratchSize(Scratch.Worst(query.Length)) + RequestFacts.ScratchSize(info, session);
         var rented = ArrayPool<byte>.Shared.Rent(size);
         var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
         try
@@ -40,7 +41,7 @@ internal static class EventBuilder
     /// <summary>One element of a /collect body.</summary>
     public static (Record? Record, string? Error) FromJson(ReadOnlySpan<byte> element, in RequestInfo info, ReadOnlySpan<char> session)
     {
-        var size = CollectBodyParser.ScratchSize(element.Length) + RequestFacts.ScratchSize(info, session);
+        var size = CollectBodyParser.ScratchSize(element.Length) + UrlCampaign.ScratchSize(element.Length) + RequestFacts.ScratchSize(info, session);
         var rented = ArrayPool<byte>.Shared.Rent(size);
         var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
         try

@@ -112,6 +112,10 @@ internal static class CollectBodyParser
                 case Field.UtmCampaign: error = ReadString(ref reader, ref scratch, "utm_campaign", ref f.UtmCampaign); break;
                 case Field.UtmTerm: error = ReadString(ref reader, ref scratch, "utm_term", ref f.UtmTerm); break;
                 case Field.UtmContent: error = ReadString(ref reader, ref scratch, "utm_content", ref f.UtmContent); break;
+                case Field.Gclid: error = ReadString(ref reader, ref scratch, "gclid", ref f.Gclid); break;
+                case Field.Fbclid: error = ReadString(ref reader, ref scratch, "fbclid", ref f.Fbclid); break;
+                case Field.Msclkid: error = ReadString(ref reader, ref scratch, "msclkid", ref f.Msclkid); break;
+                case Field.Click: error = ReadClick(ref reader, ref scratch, ref f); break;
                 case Field.EventId:
                     ReadOnlySpan<byte> id = default;
                     error = ReadString(ref reader, ref scratch, "event_id", ref id);
@@ -129,7 +133,7 @@ internal static class CollectBodyParser
                 case Field.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;
                 case Field.Props: error = ReadProps(ref reader, ref scratch, ref props); break;
                 case Field.ServerOwned:
-                    // ts, ua, ip and geo are the server's to set; a client's values are ignored.
+                    // ts, ua, ip, geo, device and bot are the server's to set; a client's values are ignored.
                     reader.Skip();
                     error = null;
                     break;
@@ -207,6 +211,38 @@ internal static class CollectBodyParser
         return null;
     }
 
+    private static string? ReadClick(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return "click must be an object";
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = JsonCopier.Unescaped(ref reader, ref scratch);
+            reader.Read();
+            var error = key switch
+            {
+                _ when key.SequenceEqual("gclid"u8) => ReadString(ref reader, ref scratch, "click.gclid", ref f.Gclid),
+                _ when key.SequenceEqual("fbclid"u8) => ReadString(ref reader, ref scratch, "click.fbclid", ref f.Fbclid),
+                _ when key.SequenceEqual("msclkid"u8) => ReadString(ref reader, ref scratch, "click.msclkid", ref f.Msclkid),
+                _ => Skip(ref reader),
+            };
+            if (error is not null)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
+
     private static string? Skip(ref Utf8JsonReader reader)
     {
         reader.Skip();
@@ -270,8 +306,12 @@ internal static class CollectBodyParser
         UtmCampaign,
         UtmTerm,
         UtmContent,
+        Gclid,
+        Fbclid,
+        Msclkid,
         EventId,
         Utm,
+        Click,
         Props,
         ServerOwned,
     }
@@ -290,8 +330,13 @@ internal static class CollectBodyParser
         _ when name.SequenceEqual("utm_campaign"u8) => Field.UtmCampaign,
         _ when name.SequenceEqual("utm_term"u8) => Field.UtmTerm,
         _ when name.SequenceEqual("utm_content"u8) => Field.UtmContent,
+        _ when name.SequenceEqual("gclid"u8) => Field.Gclid,
+        _ when name.SequenceEqual("fbclid"u8) => Field.Fbclid,
+        _ when name.SequenceEqual("msclkid"u8) => Field.Msclkid,
+        _ when name.SequenceEqual("click"u8) => Field.Click,
         _ when name.SequenceEqual("props"u8) => Field.Props,
-        _ when name.SequenceEqual("ts"u8) || name.SequenceEqual("ua"u8) || name.SequenceEqual("ip"u8) || name.SequenceEqual("geo"u8) => Field.ServerOwned,
+        _ when name.SequenceEqual("ts"u8) || name.SequenceEqual("ua"u8) || name.SequenceEqual("ip"u8) || name.SequenceEqual("geo"u8)
+            || name.SequenceEqual("device"u8) || name.SequenceEqual("bot"u8) => Field.ServerOwned,
         _ => Field.Prop,
     };
 }

@@ -28,7 +28,10 @@ internal static class FieldRules
         ?? CheckLength("utm_medium", f.UtmMedium, FieldLimits.Utm)
         ?? CheckLength("utm_campaign", f.UtmCampaign, FieldLimits.Utm)
         ?? CheckLength("utm_term", f.UtmTerm, FieldLimits.Utm)
-        ?? CheckLength("utm_content", f.UtmContent, FieldLimits.Utm);
+        ?? CheckLength("utm_content", f.UtmContent, FieldLimits.Utm)
+        ?? CheckLength("gclid", f.Gclid, FieldLimits.Utm)
+        ?? CheckLength("fbclid", f.Fbclid, FieldLimits.Utm)
+        ?? CheckLength("msclkid", f.Msclkid, FieldLimits.Utm);
 
     public static ReadOnlySpan<byte> DefaultType => "pageview"u8;
 }

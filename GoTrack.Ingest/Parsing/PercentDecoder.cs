@@ -46,6 +46,31 @@ internal static class PercentDecoder
         return n;
     }
 
+    /// <summary>The same decoding for text that is already UTF-8 (a URL's query in an event field); returns the count.</summary>
+    public static int Decode(ReadOnlySpan<byte> encoded, Span<byte> destination)
+    {
+        var n = 0;
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            var c = encoded[i];
+            if (c == (byte)'+')
+            {
+                destination[n++] = (byte)' ';
+            }
+            else if (c == (byte)'%' && i + 2 < encoded.Length && TryHex((char)encoded[i + 1], (char)encoded[i + 2], out var b))
+            {
+                destination[n++] = b;
+                i += 2;
+            }
+            else
+            {
+                destination[n++] = c;
+            }
+        }
+
+        return n;
+    }
+
     private static bool TryHex(char hi, char lo, out byte value)
     {
         var h = HexValue(hi);

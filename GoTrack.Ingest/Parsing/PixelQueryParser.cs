@@ -5,7 +5,7 @@ namespace GoTrack.Ingest.Parsing;
 /// <summary>
 /// Reads the pixel's query string into event fields, without building a dictionary or a string per
 /// parameter: each name and value is percent-decoded into the scratch buffer once. Known parameters
-/// (<c>e uid sid url ref utm_* event_id</c>) fill fields; every other parameter becomes a string prop.
+/// (<c>e uid sid url ref utm_* gclid fbclid msclkid event_id</c>) fill fields; every other parameter becomes a string prop.
 /// The first occurrence of a parameter wins.
 /// </summary>
 internal static class PixelQueryParser
@@ -58,6 +58,9 @@ internal static class PixelQueryParser
                 case Field.UtmCampaign: SetOnce(ref fields.UtmCampaign, value); break;
                 case Field.UtmTerm: SetOnce(ref fields.UtmTerm, value); break;
                 case Field.UtmContent: SetOnce(ref fields.UtmContent, value); break;
+                case Field.Gclid: SetOnce(ref fields.Gclid, value); break;
+                case Field.Fbclid: SetOnce(ref fields.Fbclid, value); break;
+                case Field.Msclkid: SetOnce(ref fields.Msclkid, value); break;
                 case Field.EventId:
                     if (!hasEventId && !value.IsEmpty)
                     {
@@ -133,6 +136,9 @@ internal static class PixelQueryParser
         UtmCampaign,
         UtmTerm,
         UtmContent,
+        Gclid,
+        Fbclid,
+        Msclkid,
         EventId,
     }
 
@@ -143,6 +149,9 @@ internal static class PixelQueryParser
         3 when name.SequenceEqual("sid"u8) => Field.Sid,
         3 when name.SequenceEqual("url"u8) => Field.Url,
         3 when name.SequenceEqual("ref"u8) => Field.Ref,
+        5 when name.SequenceEqual("gclid"u8) => Field.Gclid,
+        6 when name.SequenceEqual("fbclid"u8) => Field.Fbclid,
+        7 when name.SequenceEqual("msclkid"u8) => Field.Msclkid,
         8 when name.SequenceEqual("event_id"u8) => Field.EventId,
         8 when name.SequenceEqual("utm_term"u8) => Field.UtmTerm,
         10 when name.SequenceEqual("utm_source"u8) => Field.UtmSource,

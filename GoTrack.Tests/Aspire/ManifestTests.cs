@@ -41,6 +41,9 @@ public sealed class ManifestTests : IDisposable
         var ingestEnv = Env(ingest);
         Assert.Equal("{kafka.connectionString}", ingestEnv["ConnectionStrings__kafka"]);
         Assert.Equal("{ingest-outputs.value}", ingestEnv["OUTPUTS"]);
+        Assert.Equal("false", ingestEnv["ASPNETCORE_FORWARDEDHEADERS_ENABLED"]);
+        Assert.Equal("true", ingestEnv["TRUST_PROXY"]);
+        Assert.Contains("10.0.0.0/8", ingestEnv["TRUSTED_PROXIES"], StringComparison.Ordinal);
         Assert.Equal("kafka", resources.GetProperty("ingest-outputs").GetProperty("inputs").GetProperty("value").GetProperty("default").GetProperty("value").GetString());
 
         var worker = resources.GetProperty("sinkworker");

@@ -11,9 +11,9 @@ public sealed class GoldenNdjsonTests
 {
     private static readonly FixedClock Clock = new(new DateTimeOffset(2026, 11, 27, 8, 30, 0, 123, TimeSpan.Zero));
 
-    private static async Task<string> RunAsync(Func<HttpClient, Task> send)
+    private static async Task<string> RunAsync(Func<HttpClient, Task> send, Dictionary<string, string?>? settings = null)
     {
-        using var factory = new IngestFactory(clock: Clock);
+        using var factory = new IngestFactory(settings, clock: Clock);
         using var client = factory.CreateClient(new() { HandleCookies = false });
         client.DefaultRequestHeaders.UserAgent.ParseAdd("GoldenAgent/1.0");
         client.DefaultRequestHeaders.Add("Cookie", "gt_sid=GoldenSessionValue0000");
@@ -70,5 +70,45 @@ public sealed class GoldenNdjsonTests
             Assert.True(r.IsSuccessStatusCode);
         });
         AssertGolden("collect.ndjson", actual);
+    }
+
+    /// <summary>
+    /// Enrichment and privacy together, all deterministic: a fixed IP_HASH_SECRET, the test GeoIP database,
+    /// real user agents, client addresses behind a trusted proxy, cookieless sessions and campaign ids
+    /// from the page URL.
+    /// </summary>
+    [Fact]
+    public async Task Enriched_privacy_mode_requests_produce_the_golden_lines()
+    {
+        using var dir = new TempDir();
+        var geo = dir.File("GeoLite2-City.mmdb");
+        await File.WriteAllBytesAsync(geo, MmdbWriter.CityFixture());
+        var settings = new Dictionary<string, string?>
+        {
+            ["IP_MODE"] = "hash", ["IP_HASH_SECRET"] = "golden-secret-0123456789", ["COOKIE_MODE"] = "off",
+            ["TRUST_PROXY"] = "true", ["GEOIP_DB"] = geo,
+        };
+        var actual = await RunAsync(async client =>
+        {
+            foreach (var (query, ip, ua) in new[]
+            {
+                ("?event_id=01937a3c-0000-7000-8000-000000000021&url=https%3A%2F%2Fshop.example.com%2Fland%3Futm_source%3Dgoogle%26utm_medium%3Dcpc%26gclid%3DCj0KCQ", "81.2.69.160",
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"),
+                ("?event_id=01937a3c-0000-7000-8000-000000000022&url=https%3A%2F%2Fshop.example.com%2Fcart&e=add_to_cart", "2001:db8:cafe:1::17",
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.2903.70"),
+                ("?event_id=01937a3c-0000-7000-8000-000000000023&url=https%3A%2F%2Fshop.example.com%2F", "89.160.20.128",
+                    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+            })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/px.gif" + query);
+                request.Headers.Add(IngestFactory.PeerHeader, "10.0.0.5");
+                request.Headers.Add("X-Forwarded-For", "6.6.6.6, " + ip);
+                request.Headers.Remove("User-Agent");
+                request.Headers.TryAddWithoutValidation("User-Agent", ua);
+                using var r = await client.SendAsync(request);
+                Assert.True(r.IsSuccessStatusCode);
+            }
+        }, settings);
+        AssertGolden("privacy.ndjson", actual);
     }
 }

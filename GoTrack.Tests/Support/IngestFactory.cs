@@ -1,20 +1,32 @@
 using GoTrack.Core.Sinks;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GoTrack.Tests.Support;
 
 /// <summary>GoTrack.Ingest in process, with its NDJSON file in a temp dir and settings given per test.</summary>
+/// <remarks>
+/// TestServer has no TCP peer (RemoteIpAddress is null). Requests here may name one in the
+/// <see cref="PeerHeader"/> header; a startup filter, in tests only, makes it the connection's address
+/// and removes the header before the app sees the request.
+/// </remarks>
 public sealed class IngestFactory : WebApplicationFactory<Program>
 {
+    public const string PeerHeader = "X-Test-Peer";
+
     private readonly Dictionary<string, string?> _settings;
     private readonly TimeProvider? _clock;
     private readonly TempDir _dir = new();
 
-    public IngestFactory(Dictionary<string, string?>? settings = null, TimeProvider? clock = null)
+    public IngestFactory(Dictionary<string, string?>? settings = null, TimeProvider? clock = null, CapturingLoggerProvider? logs = null)
     {
+        _logs = logs;
         _settings = new Dictionary<string, string?>
         {
             ["LOG_PATH"] = _dir.File("events.ndjson"),
@@ -29,7 +41,12 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         _clock = clock;
     }
 
+    private readonly CapturingLoggerProvider? _logs;
+
     public string LogPath => _settings["LOG_PATH"]!;
+
+    /// <summary>A file next to the NDJSON log, deleted with it.</summary>
+    public string TempFile(string name) => _dir.File(name);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -41,13 +58,36 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
             }
         }
 
+        if (_logs is not null)
+        {
+            builder.ConfigureLogging(logging => logging.AddProvider(_logs).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace));
+        }
+
         builder.ConfigureTestServices(services =>
         {
+            services.AddSingleton<IStartupFilter, TestPeerFilter>();
             if (_clock is not null)
             {
                 services.AddSingleton(_clock);
             }
         });
+    }
+
+    private sealed class TestPeerFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (context.Request.Headers.Remove(PeerHeader, out var peer))
+                {
+                    context.Connection.RemoteIpAddress = IPAddress.Parse(peer.ToString());
+                }
+
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 
     /// <summary>Waits until every accepted event has been written by every sink.</summary>

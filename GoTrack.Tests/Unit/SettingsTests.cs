@@ -23,8 +23,8 @@ public sealed class SettingsTests
         Assert.Equal(100, o.Runner.BatchSize);
         Assert.Equal(TimeSpan.FromMilliseconds(250), o.Runner.FlushInterval);
         Assert.Equal(4, o.Runner.WorkerConcurrency);
-        Assert.False(o.TrustProxy);
-        Assert.True(o.DntRespect);
+        Assert.False(o.Privacy.TrustProxy);
+        Assert.True(o.Privacy.DntRespect);
         Assert.Equal(1024 * 1024, o.MaxBodyBytes);
         Assert.Equal("memory", o.AckMode);
         Assert.Equal(TimeSpan.FromSeconds(20), o.Runner.ShutdownTimeout);
@@ -40,7 +40,24 @@ public sealed class SettingsTests
     [InlineData("MAX_BODY_BYTES", "10")]
     [InlineData("MAX_BATCH_EVENTS", "0")]
     [InlineData("DNT_RESPECT", "maybe")]
-    [InlineData("TRUST_PROXY", "true")]
+    [InlineData("TRUST_PROXY", "sometimes")]
+    [InlineData("TRUSTED_PROXIES", "10.0.0.0/8,not-a-cidr")]
+    [InlineData("TRUSTED_PROXIES", "10.0.0.0/40")]
+    [InlineData("FORWARDED_HEADER", "x-real-ip")]
+    [InlineData("IP_MODE", "mask")]
+    [InlineData("IP_HASH_SECRET", "short")]
+    [InlineData("GPC_RESPECT", "perhaps")]
+    [InlineData("PRIVACY_MODE", "hide")]
+    [InlineData("BOT_MODE", "block")]
+    [InlineData("COOKIE_MODE", "maybe")]
+    [InlineData("GEOIP_DB", "/nonexistent/GeoLite2-City.mmdb")]
+    [InlineData("GEOIP_RELOAD_INTERVAL", "0s")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "shop.example.com")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "https://shop.example.com/")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "ftp://shop.example.com")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "https://shop.*.com")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "https://*")]
+    [InlineData("CORS_ALLOWED_ORIGINS", "https://a.com:99999")]
     [InlineData("OUTPUTS", "log,s3")]
     [InlineData("PG_DSN", "mysql://root@db/x")]
     [InlineData("PG_TABLE", "events; drop table x")]
@@ -68,6 +85,63 @@ public sealed class SettingsTests
         Load(out var errors, (key, value));
         var error = Assert.Single(errors);
         Assert.StartsWith(key + ":", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Privacy_defaults_are_the_seeds_and_private_by_default_where_the_seed_is_silent()
+    {
+        var p = Load(out var errors).Privacy;
+        Assert.Empty(errors);
+        Assert.False(p.TrustProxy);
+        Assert.Equal(6, p.TrustedProxies.Count);
+        Assert.Equal(GoTrack.Ingest.Privacy.IpMode.Raw, p.IpMode);
+        Assert.True(p.DntRespect);
+        Assert.True(p.GpcRespect);
+        Assert.Equal(GoTrack.Ingest.Privacy.PrivacyMode.Drop, p.PrivacyMode);
+        Assert.Equal(GoTrack.Ingest.Privacy.BotMode.Flag, p.BotMode);
+        Assert.Equal(GoTrack.Ingest.Privacy.CookieMode.On, p.CookieMode);
+        Assert.Null(p.IpHashSecret);
+        Assert.Null(p.GeoIpPath);
+        Assert.True(p.CorsOrigins.IsEmpty);
+        Assert.False(p.NeedsDailyKey);
+    }
+
+    [Fact]
+    public void Privacy_settings_read_their_values()
+    {
+        var p = Load(out var errors,
+            ("TRUST_PROXY", "true"), ("TRUSTED_PROXIES", "192.0.2.0/24, 2001:db8::1"), ("FORWARDED_HEADER", "Forwarded"),
+            ("IP_MODE", "HASH"), ("IP_HASH_SECRET", "0123456789abcdefXYZ"), ("GPC_RESPECT", "false"), ("PRIVACY_MODE", "anonymize"),
+            ("BOT_MODE", "drop"), ("COOKIE_MODE", "off"), ("GEOIP_RELOAD_INTERVAL", "5s"),
+            ("CORS_ALLOWED_ORIGINS", "https://shop.example.com, https://*.example.org, http://[::1]:8080")).Privacy;
+        Assert.Empty(errors);
+        Assert.True(p.TrustProxy);
+        Assert.Equal(2, p.TrustedProxies.Count);
+        Assert.Equal(GoTrack.Ingest.Privacy.ForwardedHeader.Forwarded, p.ForwardedHeader);
+        Assert.Equal(GoTrack.Ingest.Privacy.IpMode.Hash, p.IpMode);
+        Assert.Equal("0123456789abcdefXYZ"u8.ToArray(), p.IpHashSecret);
+        Assert.False(p.GpcRespect);
+        Assert.Equal(GoTrack.Ingest.Privacy.PrivacyMode.Anonymize, p.PrivacyMode);
+        Assert.Equal(GoTrack.Ingest.Privacy.BotMode.Drop, p.BotMode);
+        Assert.Equal(GoTrack.Ingest.Privacy.CookieMode.Off, p.CookieMode);
+        Assert.Equal(TimeSpan.FromSeconds(5), p.GeoIpReloadInterval);
+        Assert.True(p.CorsOrigins.IsAllowed("https://shop.example.com"));
+        Assert.True(p.CorsOrigins.IsAllowed("https://x.example.org"));
+        Assert.True(p.CorsOrigins.IsAllowed("http://[::1]:8080"));
+        Assert.False(p.CorsOrigins.IsAllowed("https://example.org"));
+    }
+
+    [Fact]
+    public void Help_lists_every_privacy_variable()
+    {
+        var help = IngestSettings.HelpText();
+        foreach (var name in new[] { "TRUST_PROXY", "TRUSTED_PROXIES", "FORWARDED_HEADER", "IP_MODE", "IP_HASH_SECRET", "DNT_RESPECT", "GPC_RESPECT",
+            "PRIVACY_MODE", "BOT_MODE", "COOKIE_MODE", "GEOIP_DB", "GEOIP_RELOAD_INTERVAL", "CORS_ALLOWED_ORIGINS" })
+        {
+            Assert.Contains(name, help, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("Privacy and enrichment:", help, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,51 @@
+using MaxMind.Db;
+
+namespace GoTrack.Ingest.Enrichment;
+
+/// <summary>
+/// Polls GEOIP_DB every GEOIP_RELOAD_INTERVAL and reloads it when its modification time or size changed.
+/// Polling, not FileSystemWatcher: watchers miss changes on network and container-mounted volumes and
+/// fire mid-write, while a poll of one file's metadata is cheap and sees every way the file can be replaced.
+/// </summary>
+public sealed partial class GeoIpReloader(GeoIpLookup lookup, TimeSpan interval, TimeProvider time, ILogger<GeoIpReloader> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                Check();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One poll; public so that tests can drive it.</summary>
+    public bool Check()
+    {
+        try
+        {
+            if (lookup.ReloadIfChanged())
+            {
+                LogReloaded(lookup.Path, lookup.DatabaseType, lookup.BuildDate);
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDatabaseException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            LogReloadFailed(lookup.Path, ex.Message);
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "GeoIP database {Path} reloaded: {DatabaseType} built {BuildDate:u}")]
+    private partial void LogReloaded(string path, string databaseType, DateTime buildDate);
+
+    [LoggerMessage(2, LogLevel.Warning, "GeoIP database {Path} changed but could not be opened; the previous one stays in service: {Reason}")]
+    private partial void LogReloadFailed(string path, string reason);
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Text.Json;
+using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Enrichment;
+using GoTrack.Tests.Http;
+using GoTrack.Tests.Support;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace GoTrack.Tests.Privacy;
+
+public sealed class GeoIpTests
+{
+    private static string WriteFixture(TempDir dir, byte[] bytes, string name = "GeoLite2-City.mmdb")
+    {
+        var path = dir.File(name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("81.2.69.160", "GB", "ENG", "London")]
+    [InlineData("81.2.69.1", "GB", "ENG", "London")]
+    [InlineData("::ffff:81.2.69.160", "GB", "ENG", "London")]
+    [InlineData("89.160.20.128", "SE", "E", "Linköping")]
+    [InlineData("175.16.199.3", "CN", "22", null)]
+    [InlineData("2001:db8:cafe:1::17", "US", "CA", "San Francisco")]
+    [InlineData("2a02:ff0:1:2::3", "DE", null, null)]
+    [InlineData("81.2.70.1", null, null, null)]
+    [InlineData("10.0.0.1", null, null, null)]
+    [InlineData("2001:db8:caff::1", null, null, null)]
+    public void The_city_database_gives_country_region_and_english_city(string ip, string? country, string? region, string? city)
+    {
+        using var dir = new TempDir();
+        using var lookup = new GeoIpLookup(WriteFixture(dir, MmdbWriter.CityFixture()));
+        Assert.Equal("GeoLite2-City", lookup.DatabaseType);
+        var address = IPAddress.Parse(ip);
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        Assert.Equal(new GeoInfo(country, region, city), lookup.Find(address));
+    }
+
+    [Fact]
+    public void A_country_database_gives_the_country_only()
+    {
+        using var dir = new TempDir();
+        var bytes = new MmdbWriter("GeoLite2-Country")
+            .Add("81.2.69.0/24", new Dictionary<string, object> { ["country"] = new Dictionary<string, object> { ["iso_code"] = "GB" } })
+            .Build();
+        using var lookup = new GeoIpLookup(WriteFixture(dir, bytes, "GeoLite2-Country.mmdb"));
+        Assert.Equal(new GeoInfo("GB", null, null), lookup.Find(IPAddress.Parse("81.2.69.160")));
+    }
+
+    [Fact]
+    public void A_replaced_file_is_reloaded_and_a_broken_one_keeps_the_old_database_in_service()
+    {
+        using var dir = new TempDir();
+        var path = WriteFixture(dir, MmdbWriter.CityFixture());
+        using var lookup = new GeoIpLookup(path);
+        var reloader = new GeoIpReloader(lookup, TimeSpan.FromHours(1), TimeProvider.System, NullLogger<GeoIpReloader>.Instance);
+        var london = IPAddress.Parse("81.2.69.160");
+        Assert.False(reloader.Check());
+
+        // Replaced by rename, as download tools do.
+        var next = WriteFixture(dir, MmdbWriter.CityFixture("FR"), "next.mmdb");
+        File.Move(next, path, overwrite: true);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        Assert.True(reloader.Check());
+        Assert.Equal("FR", lookup.Find(london).Country);
+
+        // Rewritten in place: lookups never see a half-written file, they use the copy in memory.
+        File.WriteAllBytes(path, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(2));
+        Assert.False(reloader.Check());
+        Assert.Equal("FR", lookup.Find(london).Country);
+        Assert.False(reloader.Check());
+
+        File.WriteAllBytes(path, MmdbWriter.CityFixture("IE"));
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(3));
+        Assert.True(reloader.Check());
+        Assert.Equal("IE", lookup.Find(london).Country);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_usable_database_fails_the_start_naming_GEOIP_DB()
+    {
+        using var dir = new TempDir();
+        var garbage = WriteFixture(dir, "not a database"u8.ToArray(), "bad.mmdb");
+        var other = WriteFixture(dir, new MmdbWriter("GeoLite2-ASN").Add("81.2.69.0/24", new Dictionary<string, object> { ["autonomous_system_number"] = 1u }).Build(), "asn.mmdb");
+        foreach (var path in new[] { garbage, other })
+        {
+            var config = new ConfigurationBuilder().AddInMemoryCollection([new("GEOIP_DB", path)]).Build();
+            IngestSettings.Load(config, out var errors);
+            Assert.StartsWith("GEOIP_DB:", Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Events_get_geo_from_the_real_client_ip_even_when_only_a_truncated_ip_is_stored_and_a_new_file_is_picked_up()
+    {
+        using var dir = new TempDir();
+        var path = WriteFixture(dir, MmdbWriter.CityFixture());
+        using var factory = new IngestFactory(new() { ["GEOIP_DB"] = path, ["GEOIP_RELOAD_INTERVAL"] = "100ms", ["IP_MODE"] = "truncate" });
+
+        var (_, line) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "81.2.69.160");
+        var e = JsonDocument.Parse(line!).RootElement;
+        Assert.Equal("81.2.69.0", e.GetProperty("ip").GetString());
+        var geo = e.GetProperty("geo");
+        Assert.Equal("GB", geo.GetProperty("country").GetString());
+        Assert.Equal("ENG", geo.GetProperty("region").GetString());
+        Assert.Equal("London", geo.GetProperty("city").GetString());
+
+        var (_, v6) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "2001:db8:cafe:1::17");
+        Assert.Equal("San Francisco", JsonDocument.Parse(v6!).RootElement.GetProperty("geo").GetProperty("city").GetString());
+        var (_, _, collected) = await PrivacyHttpTests.CollectAsync(factory, "{\"geo\":{\"country\":\"XX\"}}", peer: "89.160.20.128");
+        Assert.Equal("Linköping", JsonDocument.Parse(collected!).RootElement.GetProperty("geo").GetProperty("city").GetString());
+        var (_, none) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "10.1.2.3");
+        Assert.False(JsonDocument.Parse(none!).RootElement.TryGetProperty("geo", out _));
+
+        var next = WriteFixture(dir, MmdbWriter.CityFixture("FR"), "next.mmdb");
+        File.Move(next, path, overwrite: true);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string? country;
+        do
+        {
+            await Task.Delay(100);
+            var (_, again) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "81.2.69.160");
+            country = JsonDocument.Parse(again!).RootElement.GetProperty("geo").GetProperty("country").GetString();
+        }
+        while (country != "FR" && DateTime.UtcNow < deadline);
+        Assert.Equal("FR", country);
+    }
+}
