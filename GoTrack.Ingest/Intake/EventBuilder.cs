@@ -72,6 +72,9 @@ internal static class EventBuilder
 
         RequestFacts.Fill(info, ref scratch, ref fields, hasEventId, session);
         props.Bind(scratch.Written, jsonProps);
-        return (EventEncoder.Encode(fields, props), null);
+        var record = EventEncoder.Encode(fields, props);
+        return record.Json.Length > FieldLimits.EventBytes
+            ? (null, $"the event is larger than {FieldLimits.EventBytes} bytes as JSON")
+            : (record, null);
     }
 }
