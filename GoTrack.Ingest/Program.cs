@@ -1,3 +1,4 @@
+using GoTrack.Core.Configuration;
 using GoTrack.Ingest;
 using GoTrack.Ingest.Configuration;
 using Microsoft.Extensions.Options;
@@ -16,14 +17,7 @@ try
 }
 catch (OptionsValidationException ex)
 {
-    await Console.Error.WriteLineAsync("GoTrack.Ingest: configuration error(s):").ConfigureAwait(false);
-    foreach (var failure in ex.Failures)
-    {
-        await Console.Error.WriteLineAsync("  " + failure).ConfigureAwait(false);
-    }
-
-    await Console.Error.WriteLineAsync("Run with --help for every variable and its default.").ConfigureAwait(false);
-    return 2;
+    return await StartupErrors.ReportAsync(Console.Error, "GoTrack.Ingest", ex.Failures).ConfigureAwait(false);
 }
 
 builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);

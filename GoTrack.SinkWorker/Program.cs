@@ -16,14 +16,7 @@ try
 }
 catch (OptionsValidationException ex)
 {
-    await Console.Error.WriteLineAsync("GoTrack.SinkWorker: configuration error(s):").ConfigureAwait(false);
-    foreach (var failure in ex.Failures)
-    {
-        await Console.Error.WriteLineAsync("  " + failure).ConfigureAwait(false);
-    }
-
-    await Console.Error.WriteLineAsync("Run with --help for every variable and its default.").ConfigureAwait(false);
-    return 2;
+    return await StartupErrors.ReportAsync(Console.Error, "GoTrack.SinkWorker", ex.Failures).ConfigureAwait(false);
 }
 
 builder.AddServiceDefaults(SinkWorkerHostingExtensions.TelemetryNames);

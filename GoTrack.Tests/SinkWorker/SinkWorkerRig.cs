@@ -91,6 +91,19 @@ public sealed class SinkWorkerRig : IAsyncDisposable
     public static async Task<HealthReport> ReadinessAsync(IHost host) =>
         await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Tags.Contains("ready"));
 
+    /// <summary>Polls readiness until the check <paramref name="name"/> reports <paramref name="status"/> (20 s at most).</summary>
+    public static async Task WaitCheckAsync(IHost host, string name, HealthStatus status)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HealthReport report;
+        do
+        {
+            report = await ReadinessAsync(host);
+        }
+        while (report.Entries[name].Status != status && DateTime.UtcNow < deadline);
+        Assert.Equal(status, report.Entries[name].Status);
+    }
+
     /// <summary>Produces Ingest-shaped messages for <paramref name="records"/> and waits for the acks.</summary>
     public async Task ProduceAsync(IEnumerable<Record> records)
     {

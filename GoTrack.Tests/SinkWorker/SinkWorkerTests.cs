@@ -78,14 +78,7 @@ public sealed class SinkWorkerTests : IAsyncLifetime
         Assert.Equal(HealthStatus.Healthy, (await SinkWorkerRig.ReadinessAsync(host)).Status);
 
         _rig.Kafka.Cluster.SetBrokerDown();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        HealthReport report;
-        do
-        {
-            report = await SinkWorkerRig.ReadinessAsync(host);
-        }
-        while (report.Entries["kafka"].Status == HealthStatus.Healthy && DateTime.UtcNow < deadline);
-        Assert.Equal(HealthStatus.Unhealthy, report.Entries["kafka"].Status);
+        await SinkWorkerRig.WaitCheckAsync(host, "kafka", HealthStatus.Unhealthy);
         await Task.Delay(TimeSpan.FromSeconds(2));
         _rig.Kafka.Cluster.SetBrokerUp();
 
@@ -153,14 +146,7 @@ public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
 
         var producing = _rig.ProduceAsync(records.Skip(600));
         await _server.StopAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        HealthReport report;
-        do
-        {
-            report = await SinkWorkerRig.ReadinessAsync(host);
-        }
-        while (report.Entries["postgres"].Status == HealthStatus.Healthy && DateTime.UtcNow < deadline);
-        Assert.Equal(HealthStatus.Unhealthy, report.Entries["postgres"].Status);
+        await SinkWorkerRig.WaitCheckAsync(host, "postgres", HealthStatus.Unhealthy);
         await Task.Delay(TimeSpan.FromSeconds(2));
         await _server.StartAsync();
         await producing;
