@@ -54,7 +54,7 @@ public static class PostgresSettings
         }
         else if (required)
         {
-            r.Error("PG_DSN", "is required with OUTPUTS=postgres (or set ConnectionStrings:analytics)");
+            r.Error("PG_DSN", "is required to write Postgres: postgres://user:pass@host:5432/db or Host=...;Database=... (or set ConnectionStrings:analytics)");
         }
 
         var tableText = configuration["PG_TABLE"];
