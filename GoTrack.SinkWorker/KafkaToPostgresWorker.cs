@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using GoTrack.Core.Events;
+using GoTrack.Core.Kafka;
 using GoTrack.Core.Postgres;
 using GoTrack.Core.Telemetry;
 using Polly;
@@ -140,7 +140,8 @@ public sealed partial class KafkaToPostgresWorker(
             }
         }
 
-        using var activity = StartActivity(records);
+        // Continues the first event's trace (request -> publish -> this -> the Postgres commands).
+        using var activity = KafkaTelemetry.StartProcess(options.Kafka.Topic, records.ConvertAll(r => r.Origin));
         var started = time.GetTimestamp();
         if (records.Count > 0)
         {
@@ -184,24 +185,6 @@ public sealed partial class KafkaToPostgresWorker(
                 LogCommitFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
             }
         }
-    }
-
-    private static Activity? StartActivity(List<Record> records)
-    {
-        if (!SinkWorkerMetrics.Source.HasListeners())
-        {
-            return null;
-        }
-
-        // The span continues the first event's trace (request -> publish -> this -> the Postgres
-        // commands), and links the others.
-        var parent = records.Count > 0 ? records[0].Origin : default;
-        var links = records.Skip(1).Where(r => r.Origin != default).Take(32).Select(r => new ActivityLink(r.Origin));
-        var activity = SinkWorkerMetrics.Source.StartActivity(ActivityKind.Consumer, parent, links: links, name: "gotrack.events process");
-        activity?.SetTag("messaging.system", "kafka");
-        activity?.SetTag("messaging.operation.type", "process");
-        activity?.SetTag("messaging.batch.message_count", records.Count);
-        return activity;
     }
 
     /// <summary>

@@ -86,7 +86,7 @@ public static partial class SinkWorkerHostingExtensions
 
     /// <summary>Meters and activity sources to export; "Npgsql" is Npgsql's own (command spans and pool metrics).</summary>
     internal static string[] TelemetryNames =>
-        [SinkWorkerMetrics.MeterName, SinkWorkerMetrics.SourceName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName, "Npgsql"];
+        [SinkWorkerMetrics.MeterName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName, "Npgsql"];
 
     [LoggerMessage(EventId = 410, Level = LogLevel.Error, Message = "Writing a batch failed (attempt {Attempt}); retrying in {DelayMs:F0} ms. Its offsets stay uncommitted. {Suppressed} more since the last line.")]
     private static partial void LogRetry(ILogger logger, int attempt, double delayMs, long suppressed, Exception? error);

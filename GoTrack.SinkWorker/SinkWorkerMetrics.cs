@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace GoTrack.SinkWorker;
@@ -10,10 +9,6 @@ namespace GoTrack.SinkWorker;
 public sealed class SinkWorkerMetrics
 {
     public const string MeterName = "GoTrack.SinkWorker";
-    public const string SourceName = "GoTrack.SinkWorker";
-
-    public static readonly ActivitySource Source = new(SourceName);
-
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _writeLatency;
     private readonly Counter<long> _retries;

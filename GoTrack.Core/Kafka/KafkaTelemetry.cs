@@ -36,21 +36,27 @@ public static class KafkaTelemetry
         return activity;
     }
 
-    /// <summary>Starts a consumer span whose parent is the context the message carries (if any).</summary>
-    public static Activity? StartProcess(string topic, Headers? headers, string operation = "process")
+    /// <summary>
+    /// Starts a consumer span for a batch of messages: a child of the first message's trace context (so a
+    /// lone pixel stays one trace from request to storage), linked to the others' (at most 32).
+    /// </summary>
+    public static Activity? StartProcess(string topic, IReadOnlyList<ActivityContext> carried)
     {
+        ArgumentNullException.ThrowIfNull(carried);
         if (!Source.HasListeners())
         {
             return null;
         }
 
-        var parent = Extract(headers);
-        var activity = Source.StartActivity(ActivityKind.Consumer, parentContext: parent, name: topic + " " + operation);
+        var parent = carried.Count > 0 ? carried[0] : default;
+        var links = carried.Skip(1).Where(c => c != default).Take(32).Select(c => new ActivityLink(c));
+        var activity = Source.StartActivity(ActivityKind.Consumer, parent, links: links, name: topic + " process");
         if (activity is not null)
         {
             activity.SetTag("messaging.system", "kafka");
-            activity.SetTag("messaging.operation.type", operation);
+            activity.SetTag("messaging.operation.type", "process");
             activity.SetTag("messaging.destination.name", topic);
+            activity.SetTag("messaging.batch.message_count", carried.Count);
         }
 
         return activity;

@@ -25,7 +25,7 @@ public sealed class TraceContinuityTests : IAsyncLifetime
         var spans = new ConcurrentBag<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name is "Microsoft.AspNetCore" or "GoTrack.Kafka" or "GoTrack.SinkWorker" or "Npgsql",
+            ShouldListenTo = s => s.Name is "Microsoft.AspNetCore" or "GoTrack.Kafka" or "Npgsql",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a =>
             {
@@ -61,8 +61,8 @@ public sealed class TraceContinuityTests : IAsyncLifetime
         }
 
         var request = Assert.Single(spans, s => s.Source.Name == "Microsoft.AspNetCore");
-        var publish = Assert.Single(spans, s => s.Source.Name == "GoTrack.Kafka");
-        var process = Assert.Single(spans, s => s.Source.Name == "GoTrack.SinkWorker");
+        var publish = Assert.Single(spans, s => s.Source.Name == "GoTrack.Kafka" && s.Kind == ActivityKind.Producer);
+        var process = Assert.Single(spans, s => s.Source.Name == "GoTrack.Kafka" && s.Kind == ActivityKind.Consumer);
         Assert.Equal(request.SpanId, publish.ParentSpanId);
         Assert.Equal(ActivityKind.Producer, publish.Kind);
         Assert.Equal(publish.SpanId, process.ParentSpanId);
