@@ -14,6 +14,9 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
     public const string ErrorHeader = "dlq.error";
     public const string SourceHeader = "dlq.source";
 
+    /// <summary>The DI key of the readiness probe for the dead-letter topic.</summary>
+    public const string ProbeKey = "gotrack-kafka-dlq";
+
     public async Task SendAsync(IReadOnlyList<(ConsumeResult<byte[], byte[]> Message, string Reason, string Error)> letters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(letters);

@@ -70,29 +70,32 @@ public static class EventMessage
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals(EventIdName))
+                var isId = reader.ValueTextEquals(EventIdName);
+                var isTs = !isId && reader.ValueTextEquals(TsName);
+                var isType = !isId && !isTs && reader.ValueTextEquals(TypeName);
+                reader.Read();
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                 {
-                    reader.Read();
+                    // Not the shape we read; skip the whole value (an object-valued ts is no reason to refuse).
+                    reader.Skip();
+                    badId |= isId;
+                    sawId |= isId;
+                    continue;
+                }
+
+                if (isId)
+                {
                     sawId = true;
                     badId = !(reader.TokenType == JsonTokenType.String && TryReadUuid(ref reader, out eventId)) || badId;
                 }
-                else if (reader.ValueTextEquals(TsName))
+                else if (isTs && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var parsed))
                 {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var parsed))
-                    {
-                        ts = parsed;
-                    }
+                    ts = parsed;
                 }
-                else if (reader.ValueTextEquals(TypeName))
+                else if (isType && reader.TokenType == JsonTokenType.String)
                 {
-                    reader.Read();
-                    type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
+                    // GetString checks the UTF-8 (the reader does not, inside strings): bad bytes throw below.
+                    type = reader.GetString();
                 }
             }
 
@@ -102,8 +105,9 @@ public static class EventMessage
                 return PoisonReasons.NotJson;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // Malformed JSON, or invalid UTF-8 inside a string: not an event, whatever else it holds.
             return PoisonReasons.NotJson;
         }
 

@@ -41,14 +41,13 @@ public static partial class SinkWorkerHostingExtensions
         services.AddSingleton<DeadLetterTopic>();
 
         // Poison can only be set aside if the dead-letter topic is there: not ready without it.
+        // Made once (the health service calls a registration's factory on every check): a probe owns a native client.
+        services.AddKeyedSingleton(DeadLetterTopic.ProbeKey, (sp, _) => new KafkaMetadataProbe(
+            new DependentAdminClientBuilder(sp.GetRequiredService<IProducer<byte[], byte[]>>().Handle).Build(),
+            options.DeadLetterTopic,
+            KafkaMetadataProbe.DefaultTimeout));
         services.AddHealthChecks().Add(new HealthCheckRegistration(
-            "kafka-dlq",
-            sp => new KafkaMetadataProbe(
-                new DependentAdminClientBuilder(sp.GetRequiredService<IProducer<byte[], byte[]>>().Handle).Build(),
-                options.DeadLetterTopic,
-                KafkaMetadataProbe.DefaultTimeout),
-            HealthStatus.Unhealthy,
-            [Extensions.ReadyTag]));
+            "kafka-dlq", sp => sp.GetRequiredKeyedService<KafkaMetadataProbe>(DeadLetterTopic.ProbeKey), HealthStatus.Unhealthy, [Extensions.ReadyTag]));
 
         services.AddPostgresEventWriter(options.Postgres);
         services.AddHealthChecks().Add(new HealthCheckRegistration(

@@ -18,9 +18,10 @@ namespace GoTrack.Core.Kafka;
 /// </summary>
 /// <remarks>
 /// Messages go through the delivery-handler <c>Produce</c>, so librdkafka batches them freely and one
-/// completion per batch is awaited. librdkafka gives up on a message after KAFKA_MESSAGE_TIMEOUT_MS,
-/// which is validated to be below SINK_TIMEOUT_MS, so every report of an attempt is in before the
-/// attempt could be abandoned: retries never pile copies up in librdkafka's buffer.
+/// completion per batch is awaited. librdkafka gives up on a message after KAFKA_MESSAGE_TIMEOUT_MS
+/// (validated to be below SINK_TIMEOUT_MS, with request.timeout.ms below it), so an attempt's reports are
+/// normally in before the attempt could be abandoned; if one is abandoned anyway, its retry waits for
+/// the outstanding reports before sending, so retries never pile copies up in librdkafka's buffer.
 /// </remarks>
 public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOptions options, KafkaMetadataProbe probe) : IEventSink
 {
@@ -31,9 +32,9 @@ public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOpti
 
     private static readonly byte[] SchemaValue = Encoding.ASCII.GetBytes(SchemaVersion);
 
-    // Batches that failed part-way, by their first record: which of their messages were acknowledged.
-    // At most one entry per batch in flight; removed when the batch succeeds.
-    private readonly ConcurrentDictionary<Record, bool[]> _partial = new(ReferenceEqualityComparer.Instance);
+    // The latest attempt of each batch in flight, by its first record: its reports, and which messages
+    // the broker acknowledged. At most one entry per batch in flight; removed when the batch succeeds.
+    private readonly ConcurrentDictionary<Record, BatchDelivery> _partial = new(ReferenceEqualityComparer.Instance);
 
     public string Name => SinkName;
 
@@ -47,16 +48,19 @@ public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOpti
             return;
         }
 
-        // A retry of a batch that failed part-way sends only what the broker did not acknowledge, so
-        // an injected or transient error on some requests does not duplicate the rest of the batch.
+        // A retry of a batch sends only what the broker has not acknowledged. If the earlier attempt was
+        // abandoned (timed out) with messages still in librdkafka, wait for their reports first, so the
+        // same messages are never in librdkafka twice.
         var first = batch.Span[0];
-        _partial.TryGetValue(first, out var earlier);
-        if (earlier is not null && earlier.Length != batch.Length)
+        bool[]? earlier = null;
+        if (_partial.TryGetValue(first, out var previous) && previous.Persisted.Length == batch.Length)
         {
-            earlier = null;
+            await previous.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            earlier = previous.Persisted;
         }
 
         var delivery = new BatchDelivery(batch.Length, earlier);
+        _partial[first] = delivery;
         var records = batch.Span;
         for (var i = 0; i < records.Length; i++)
         {
@@ -86,14 +90,10 @@ public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOpti
         await delivery.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (delivery.FirstError is { } error)
         {
-            _partial[first] = delivery.Persisted;
             throw new KafkaException(error);
         }
 
-        if (earlier is not null)
-        {
-            _partial.TryRemove(first, out _);
-        }
+        _partial.TryRemove(first, out _);
     }
 
     public async ValueTask<HealthCheckResult> CheckHealthAsync(CancellationToken cancellationToken) =>

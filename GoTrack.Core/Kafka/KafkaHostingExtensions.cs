@@ -16,6 +16,9 @@ namespace GoTrack.Core.Kafka;
 /// </summary>
 public static partial class KafkaHostingExtensions
 {
+    /// <summary>The DI key of the consumer's <see cref="KafkaMetadataProbe"/> (the producer's is unkeyed).</summary>
+    public const string ConsumerProbeKey = "gotrack-kafka-consumer";
+
     /// <summary>
     /// Registers <c>IProducer&lt;byte[], byte[]&gt;</c> and a <see cref="KafkaMetadataProbe"/> over its
     /// connections. With <paramref name="healthTags"/>, the probe is also a health check named
@@ -84,16 +87,16 @@ public static partial class KafkaHostingExtensions
             configure?.Invoke(sp, consumer);
             return consumer.Build();
         });
+        // One probe for the consumer's connections, made once: the health service calls a registration's
+        // factory on every check and does not dispose what it returns, and each probe owns a native client.
+        builder.Services.AddKeyedSingleton(ConsumerProbeKey, (sp, _) => new KafkaMetadataProbe(
+            new DependentAdminClientBuilder(sp.GetRequiredService<IConsumer<byte[], byte[]>>().Handle).Build(),
+            options.Topic,
+            KafkaMetadataProbe.DefaultTimeout));
         if (healthTags is not null)
         {
             builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
-                healthCheckName,
-                sp => new KafkaMetadataProbe(
-                    new DependentAdminClientBuilder(sp.GetRequiredService<IConsumer<byte[], byte[]>>().Handle).Build(),
-                    options.Topic,
-                    KafkaMetadataProbe.DefaultTimeout),
-                HealthStatus.Unhealthy,
-                healthTags));
+                healthCheckName, sp => sp.GetRequiredKeyedService<KafkaMetadataProbe>(ConsumerProbeKey), HealthStatus.Unhealthy, healthTags));
         }
 
         return builder;

@@ -137,6 +137,10 @@ public sealed class KafkaOptions
         config.BatchNumMessages = BatchMaxMessages;
         config.BatchSize = BatchMaxBytes;
         config.MessageTimeoutMs = MessageTimeoutMs;
+
+        // A request to a broker that stopped answering must time out before its messages do, or they
+        // outlive message.timeout.ms (librdkafka waits for in-flight requests).
+        config.RequestTimeoutMs = Math.Max(500, MessageTimeoutMs / 2);
         config.QueueBufferingMaxMessages = Math.Max(ProducerQueueMaxMessages, BatchMaxMessages);
         config.QueueBufferingMaxKbytes = ProducerQueueMaxKbytes;
 

@@ -54,7 +54,10 @@ public static class KafkaSettings
         }
         else if (!TryParseBrokers(brokers, out var normalized))
         {
-            r.Error(brokersName, $"must be host:port[,host:port...] (got '{brokers}')");
+            // A connection string may carry credentials: echo only what was typed as KAFKA_BROKERS.
+            r.Error(brokersName, brokersName == "KAFKA_BROKERS"
+                ? $"must be host:port[,host:port...] (got '{brokers}')"
+                : "must be host:port[,host:port...] (the value is not shown: it may hold a secret)");
         }
         else
         {
@@ -104,6 +107,11 @@ public static class KafkaSettings
         o.BatchMaxMessages = r.Number("KAFKA_PRODUCER_BATCH_MESSAGES", 10_000, 1, 1_000_000);
         o.BatchMaxBytes = r.Number("KAFKA_PRODUCER_BATCH_BYTES", 1_000_000, 1, int.MaxValue);
         o.MessageTimeoutMs = r.Number("KAFKA_MESSAGE_TIMEOUT_MS", 10_000, 1_000, 3_600_000);
+        if (o.LingerMs >= o.MessageTimeoutMs)
+        {
+            r.Error("KAFKA_LINGER_MS", $"must be below KAFKA_MESSAGE_TIMEOUT_MS ({o.MessageTimeoutMs}); librdkafka refuses a linger as long as the message timeout");
+        }
+
         o.StatisticsIntervalMs = r.Number("KAFKA_STATS_INTERVAL_MS", 5_000, 0, 86_400_000);
         o.CreateTopic = r.Bool("KAFKA_CREATE_TOPIC", false);
         o.TopicPartitions = r.Number("KAFKA_TOPIC_PARTITIONS", 6, 1, 100_000);

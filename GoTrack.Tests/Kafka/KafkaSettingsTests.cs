@@ -96,7 +96,7 @@ public sealed class KafkaSettingsTests
         },
         {
             [("KAFKA_LINGER_MS", "0"), ("KAFKA_PRODUCER_BATCH_MESSAGES", "500"), ("KAFKA_PRODUCER_BATCH_BYTES", "65536"), ("KAFKA_MESSAGE_TIMEOUT_MS", "2000"), ("KAFKA_STATS_INTERVAL_MS", "0")],
-            [("linger.ms", "0"), ("batch.num.messages", "500"), ("batch.size", "65536"), ("message.timeout.ms", "2000"), ("statistics.interval.ms", "0")]
+            [("linger.ms", "0"), ("batch.num.messages", "500"), ("batch.size", "65536"), ("message.timeout.ms", "2000"), ("request.timeout.ms", "1000"), ("statistics.interval.ms", "0")]
         },
     };
 
@@ -166,6 +166,7 @@ public sealed class KafkaSettingsTests
     [InlineData("KAFKA_TLS_CA", "/no/such/ca.pem")]
     [InlineData("KAFKA_TLS_SKIP_VERIFY", "2")]
     [InlineData("KAFKA_LINGER_MS", "-1")]
+    [InlineData("KAFKA_LINGER_MS", "20000")]
     [InlineData("KAFKA_BATCH_SIZE", "0")]
     [InlineData("KAFKA_PRODUCER_BATCH_MESSAGES", "0")]
     [InlineData("KAFKA_PRODUCER_BATCH_BYTES", "x")]
@@ -197,6 +198,15 @@ public sealed class KafkaSettingsTests
         Load(out var errors, [.. settings]);
         var error = Assert.Single(errors);
         Assert.StartsWith(key + ":", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_connection_string_is_named_but_not_echoed()
+    {
+        Load(out var errors, ("ConnectionStrings:kafka", "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKey=s3cr3t"));
+        var error = Assert.Single(errors);
+        Assert.StartsWith("ConnectionStrings:kafka:", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,6 +18,9 @@ public sealed class EventMessageTests
     [InlineData("{\"event_id\":\"" + Id + "\",\"ts\":\"2026-03-01T12:00:00.000Z\",\"e\":\"pageview\"}", null)]
     [InlineData("  {\"e\":\"x\",\"props\":{\"event_id\":1},\"event_id\":\"" + Id + "\"}  ", null)]
     [InlineData("{\"event_id\":\"" + Id + "\",\"nested\":[{\"a\":[1,{\"b\":null}]}]}", null)]
+    [InlineData("{\"event_id\":\"" + Id + "\",\"ts\":{\"at\":1},\"e\":[\"x\"]}", null)]
+    [InlineData("{\"event_id\":{\"v\":\"" + Id + "\"}}", "bad_event_id")]
+    [InlineData("{\"event_id\":\"" + Id + "\",\"e\":\"\\ud800\"}", "not_json")]
     [InlineData("", "not_json")]
     [InlineData("not json", "not_json")]
     [InlineData("[]", "not_json")]
@@ -40,6 +43,14 @@ public sealed class EventMessageTests
         {
             Assert.Equal(Guid.Parse(Id), id);
         }
+    }
+
+    [Fact]
+    public void Invalid_UTF_8_inside_a_string_is_poison_not_a_crash()
+    {
+        var value = Encoding.UTF8.GetBytes("{\"event_id\":\"" + Id + "\",\"e\":\"ab\"}");
+        value[^4] = 0xC3;
+        Assert.Equal("not_json", Worker.EventMessage.Read(value, out _, out _, out _));
     }
 
     [Fact]
@@ -73,6 +84,13 @@ public sealed class EventMessageTests
     public void Any_bytes_are_read_without_throwing_and_any_encoded_event_is_accepted()
     {
         Gen.Byte.Array[0, 200].Sample(bytes => Worker.EventMessage.Read(bytes, out _, out _, out _), iter: 50_000);
+
+        // Event-shaped values with arbitrary bytes inside the strings, where the reader defers UTF-8 checks.
+        Gen.Select(Gen.Byte.Array[0, 12], Gen.Byte.Array[0, 12]).Sample((e, ts) =>
+        {
+            byte[] value = [.. "{\"event_id\":\""u8, .. Encoding.UTF8.GetBytes(Id), .. "\",\"e\":\""u8, .. e, .. "\",\"ts\":\""u8, .. ts, .. "\"}"u8];
+            Worker.EventMessage.Read(value, out _, out _, out _);
+        }, iter: 50_000);
         Gen.String.Sample(text => Worker.EventMessage.Read(Encoding.UTF8.GetBytes(text), out _, out _, out _), iter: 50_000);
         Gen.Select(Gen.String[0, 40], Gen.String[0, 200]).Sample((type, url) =>
         {

@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using GoTrack.Tests.Kafka;
 using GoTrack.Tests.Postgres;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Worker = sinkworker::GoTrack.SinkWorker;
 
@@ -85,6 +86,18 @@ public sealed class SinkWorkerTests : IAsyncLifetime
         await _rig.ProduceAsync(records.Skip(500));
         await _rig.WaitRowsAsync(1000);
         Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+    }
+
+    [Fact]
+    public async Task Readiness_probes_are_made_once_not_per_check()
+    {
+        using var host = await _rig.StartWorkerAsync();
+        var registrations = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        foreach (var name in new[] { "kafka", "kafka-dlq" })
+        {
+            var registration = registrations.Single(r => r.Name == name);
+            Assert.Same(registration.Factory(host.Services), registration.Factory(host.Services));
+        }
     }
 
     [Fact]
