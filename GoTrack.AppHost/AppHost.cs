@@ -10,7 +10,7 @@ var postgresIsExternal = !string.IsNullOrWhiteSpace(builder.Configuration.GetCon
 
 IResourceBuilder<IResourceWithConnectionString> kafka = kafkaIsExternal
     ? builder.AddConnectionString("kafka")
-    : builder.AddKafkaContainer("kafka");
+    : builder.AddKafkaContainer("kafka").WithDataVolume();
 
 IResourceBuilder<IResourceWithConnectionString> analytics = postgresIsExternal
     ? builder.AddConnectionString("analytics")

@@ -9,6 +9,7 @@ public static class KafkaContainerExtensions
 {
     private const int BrokerPort = 9092;
     private const int InternalPort = 9093;
+    private const string DataPath = "/var/lib/kafka/data";
 
     /// <summary>
     /// Adds a single-node Kafka in KRaft mode (<c>confluentinc/confluent-local</c>, no ZooKeeper) with a
@@ -37,6 +38,18 @@ public static class KafkaContainerExtensions
             .WithImageRegistry("docker.io")
             .WithEnvironment(context => Configure(context, kafka))
             .WithHealthCheck(healthCheck);
+    }
+
+    /// <summary>
+    /// Keeps the broker's log on a named volume: events Ingest had acknowledged, and SinkWorker not yet
+    /// consumed, survive a restart of the container.
+    /// </summary>
+    public static IResourceBuilder<KafkaContainerResource> WithDataVolume(this IResourceBuilder<KafkaContainerResource> builder, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder
+            .WithEnvironment("KAFKA_LOG_DIRS", DataPath)
+            .WithVolume(name ?? VolumeNameGenerator.Generate(builder, "data"), DataPath);
     }
 
     private static void Configure(EnvironmentCallbackContext context, KafkaContainerResource kafka)

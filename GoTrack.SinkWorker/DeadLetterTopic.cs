@@ -1,18 +1,25 @@
 using System.Globalization;
 using Confluent.Kafka;
+using GoTrack.Core.Events;
+using GoTrack.Core.Sinks;
 
 namespace GoTrack.SinkWorker;
 
 /// <summary>
 /// Writes messages that can never become rows to KAFKA_DLQ_TOPIC: the original key, value and headers,
 /// plus <c>dlq.reason</c> (a closed set), <c>dlq.error</c> (the detail) and where the message came from.
-/// A batch's offsets are committed only after its dead letters are acknowledged.
+/// A batch's offsets are committed only after its dead letters are acknowledged. A dead letter the topic
+/// refuses for good (too large with the added headers, not authorized) goes to DLQ_FALLBACK_PATH instead,
+/// so that it cannot block the partition; other produce failures throw, and the send is retried.
 /// </summary>
-public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWorkerOptions options, SinkWorkerMetrics metrics)
+public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWorkerOptions options, SinkWorkerMetrics metrics, DeadLetterFile fallback)
 {
     public const string ReasonHeader = "dlq.reason";
     public const string ErrorHeader = "dlq.error";
     public const string SourceHeader = "dlq.source";
+
+    /// <summary>The metric reason of a dead letter that went to the fallback file.</summary>
+    public const string FallbackReason = "dlq_refused";
 
     /// <summary>The DI key of the readiness probe for the dead-letter topic.</summary>
     public const string ProbeKey = "gotrack-kafka-dlq";
@@ -37,8 +44,7 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
 
             headers.Add(ReasonHeader, EventMessage.Utf8(reason));
             headers.Add(ErrorHeader, EventMessage.Utf8(error));
-            headers.Add(SourceHeader, EventMessage.Utf8(string.Create(CultureInfo.InvariantCulture,
-                $"{message.Topic}/{message.Partition.Value}/{message.Offset.Value}")));
+            headers.Add(SourceHeader, EventMessage.Utf8(Source(message)));
             sends[i] = producer.ProduceAsync(options.DeadLetterTopic, new Message<byte[], byte[]>
             {
                 Key = message.Message.Key,
@@ -48,10 +54,48 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
             }, cancellationToken);
         }
 
-        await Task.WhenAll(sends).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(sends).ConfigureAwait(false);
+        }
+        catch (ProduceException<byte[], byte[]>)
+        {
+            // Looked at one by one below.
+        }
+
+        var refused = new List<RejectedRecord>();
+        for (var i = 0; i < sends.Length; i++)
+        {
+            if (sends[i].Exception?.InnerException is ProduceException<byte[], byte[]> e && IsPermanent(e.Error.Code))
+            {
+                var (message, reason, error) = letters[i];
+                var record = new Record(Guid.Empty, message.Message.Timestamp.UtcDateTime, reason, message.Message.Value ?? []);
+                refused.Add(new RejectedRecord(record, $"{Source(message)}: {reason}: {error}; the dead-letter topic refused it: {e.Error.Code} {e.Error.Reason}"));
+            }
+            else if (sends[i].Exception is { } failure)
+            {
+                // Transient (no broker, topic not there yet): the caller's pipeline retries the whole send.
+                throw failure.InnerException ?? failure;
+            }
+        }
+
+        if (refused.Count > 0)
+        {
+            await fallback.AppendAsync("sinkworker", refused, cancellationToken).ConfigureAwait(false);
+            metrics.DeadLetter(FallbackReason, refused.Count);
+        }
+
         foreach (var group in letters.GroupBy(l => l.Reason))
         {
             metrics.DeadLetter(group.Key, group.Count());
         }
     }
+
+    /// <summary>Errors no retry can fix for this message.</summary>
+    public static bool IsPermanent(ErrorCode code) => code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidMsgSize
+        or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidMsg
+        or ErrorCode.TopicAuthorizationFailed or ErrorCode.ClusterAuthorizationFailed or ErrorCode.TopicException;
+
+    private static string Source(ConsumeResult<byte[], byte[]> message) =>
+        string.Create(CultureInfo.InvariantCulture, $"{message.Topic}/{message.Partition.Value}/{message.Offset.Value}");
 }

@@ -54,9 +54,21 @@ public sealed partial class KafkaToPostgresWorker(
     {
         hooks.Revoked = partitions =>
         {
-            // Write and commit what we hold before the partitions move, so the next owner starts after it.
+            // Write and commit what we hold before the partitions move, so the next owner starts after it;
+            // but only for one attempt's time: a rebalance must not wait on a Postgres outage. Given up,
+            // the batch stays uncommitted and its next owner reads it again.
             LogRevoked(logger, partitions.Count, _batch.Count);
-            FlushAndCommit();
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+            bounded.CancelAfter(options.Resilience.AttemptTimeout);
+            try
+            {
+                FlushAndCommit(bounded.Token);
+            }
+            catch (Exception e) when (!_abort.IsCancellationRequested && e is OperationCanceledException or TimeoutException)
+            {
+                LogRevokeGaveUp(logger, _batch.Count);
+                _batch.Clear();
+            }
         };
         consumer.Subscribe(options.Kafka.Topic);
         LogStarted(logger, options.Kafka.Topic, options.GroupId, options.Postgres.Table);
@@ -65,7 +77,9 @@ public sealed partial class KafkaToPostgresWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var wait = _batch.Count == 0 ? PollSlice : TimeSpan.FromTicks(Math.Clamp(flushAt - time.GetTimestamp(), 0, PollSlice.Ticks));
+                var wait = _batch.Count == 0
+                    ? PollSlice
+                    : TimeSpan.FromSeconds(Math.Clamp((flushAt - time.GetTimestamp()) / (double)time.TimestampFrequency, 0, PollSlice.TotalSeconds));
                 ConsumeResult<byte[], byte[]>? result = null;
                 try
                 {
@@ -90,12 +104,12 @@ public sealed partial class KafkaToPostgresWorker(
 
                 if (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt))
                 {
-                    FlushAndCommit();
+                    FlushAndCommit(_abort.Token);
                     flushAt = long.MaxValue;
                 }
             }
 
-            FlushAndCommit();
+            FlushAndCommit(_abort.Token);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
@@ -108,7 +122,7 @@ public sealed partial class KafkaToPostgresWorker(
         }
     }
 
-    private void FlushAndCommit()
+    private void FlushAndCommit(CancellationToken cancellationToken)
     {
         if (_batch.Count == 0)
         {
@@ -116,7 +130,7 @@ public sealed partial class KafkaToPostgresWorker(
         }
 
         // Consume blocks, so the loop has its own thread; waiting on the async write here blocks only it.
-        FlushAsync(_abort.Token).GetAwaiter().GetResult();
+        FlushAsync(cancellationToken).GetAwaiter().GetResult();
         Commit();
         _batch.Clear();
     }
@@ -220,6 +234,9 @@ public sealed partial class KafkaToPostgresWorker(
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "{Partitions} partitions revoked; writing and committing the {Count} messages in hand first.")]
     private static partial void LogRevoked(ILogger logger, int partitions, int count);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Warning, Message = "Partitions were revoked while the write kept failing; the {Count} messages in hand stay uncommitted for their next owner.")]
+    private static partial void LogRevokeGaveUp(ILogger logger, int count);
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Error, Message = "SHUTDOWN_TIMEOUT ran out with {Count} messages written but not committed, or not written; they are read again after the restart.")]
     private static partial void LogShutdownTimedOut(ILogger logger, int count);

@@ -38,6 +38,7 @@ public static partial class SinkWorkerHostingExtensions
             consumer.SetPartitionsRevokedHandler((_, partitions) => hooks.Revoked?.Invoke(partitions));
         });
         builder.AddGoTrackKafkaProducer(options.Kafka, alsoCreate: [options.DeadLetterTopic]);
+        services.AddSingleton(sp => new DeadLetterFile(options.DeadLetterFallbackPath, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<DeadLetterTopic>();
 
         // Poison can only be set aside if the dead-letter topic is there: not ready without it.

@@ -23,6 +23,7 @@ public static class SinkWorkerSettings
             new("SINK_RETRY_MAX_MS", "30000", "Cap on the delay between retries. A batch is retried until it is written; its offsets are not committed before."),
             new("SINK_TIMEOUT_MS", "30000", "One write attempt is abandoned (and retried) after this long."),
             new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: write the batch in hand, commit, leave the group."),
+            new("DLQ_FALLBACK_PATH", "./data/sinkworker.dead-letter.ndjson", "NDJSON file for dead letters the dead-letter topic refuses for good (too large, not authorized), so they never block a partition."),
         ]),
         ("Kafka (consumer, and the dead-letter producer)",
         [
@@ -63,6 +64,7 @@ public static class SinkWorkerSettings
             r.Error("KAFKA_DLQ_TOPIC", "must not be KAFKA_TOPIC itself");
         }
 
+        o.DeadLetterFallbackPath = r.Text("DLQ_FALLBACK_PATH", o.DeadLetterFallbackPath);
         o.Postgres = PostgresSettings.Load(r, configuration, required: true, deadLetterFolder: "");
         o.Resilience.RetryBaseDelay = r.Milliseconds("SINK_RETRY_BASE_MS", 100, 1, 60_000);
         o.Resilience.RetryMaxDelay = r.Milliseconds("SINK_RETRY_MAX_MS", 30_000, 1, 3_600_000);

@@ -50,6 +50,9 @@ public sealed class KafkaOptions
 
     public int StatisticsIntervalMs { get; set; } = 5_000;
 
+    /// <summary>KAFKA_SESSION_TIMEOUT_MS: how soon the group gives a silent (killed) consumer's partitions to another.</summary>
+    public int SessionTimeoutMs { get; set; } = 10_000;
+
     public bool CreateTopic { get; set; }
 
     public int TopicPartitions { get; set; } = 6;
@@ -159,6 +162,7 @@ public sealed class KafkaOptions
         config.EnableAutoOffsetStore = false;
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = false;
+        config.SessionTimeoutMs = SessionTimeoutMs;
         return config;
     }
 

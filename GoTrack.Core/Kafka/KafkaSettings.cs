@@ -28,6 +28,7 @@ public static class KafkaSettings
         new("KAFKA_PRODUCER_BATCH_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
         new("KAFKA_PRODUCER_BATCH_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
         new("KAFKA_MESSAGE_TIMEOUT_MS", "10000", "How long the producer tries one message before the batch fails and is retried (message.timeout.ms); below SINK_TIMEOUT_MS."),
+        new("KAFKA_SESSION_TIMEOUT_MS", "10000", "Consumers: how long the group waits for a silent member (a killed instance) before giving its partitions to another (session.timeout.ms; librdkafka's default is 45000)."),
         new("KAFKA_STATS_INTERVAL_MS", "5000", "How often librdkafka's statistics refresh the gotrack_kafka_* metrics; 0 turns them off."),
         new("KAFKA_CREATE_TOPIC", "false", "Development aid: create KAFKA_TOPIC at start if missing. In production, create the topic beforehand (see README)."),
         new("KAFKA_TOPIC_PARTITIONS", "6", "Partitions for KAFKA_CREATE_TOPIC."),
@@ -112,6 +113,7 @@ public static class KafkaSettings
             r.Error("KAFKA_LINGER_MS", $"must be below KAFKA_MESSAGE_TIMEOUT_MS ({o.MessageTimeoutMs}); librdkafka refuses a linger as long as the message timeout");
         }
 
+        o.SessionTimeoutMs = r.Number("KAFKA_SESSION_TIMEOUT_MS", 10_000, 6_000, 300_000);
         o.StatisticsIntervalMs = r.Number("KAFKA_STATS_INTERVAL_MS", 5_000, 0, 86_400_000);
         o.CreateTopic = r.Bool("KAFKA_CREATE_TOPIC", false);
         o.TopicPartitions = r.Number("KAFKA_TOPIC_PARTITIONS", 6, 1, 100_000);

@@ -33,6 +33,9 @@ public sealed class ManifestTests : IDisposable
         Assert.Equal("container.v0", resources.GetProperty("kafka").GetProperty("type").GetString());
         Assert.Contains("confluent-local", resources.GetProperty("kafka").GetProperty("image").GetString(), StringComparison.Ordinal);
         Assert.Equal("{kafka.bindings.tcp.host}:{kafka.bindings.tcp.port}", resources.GetProperty("kafka").GetProperty("connectionString").GetString());
+        Assert.Equal("/var/lib/kafka/data", resources.GetProperty("kafka").GetProperty("volumes")[0].GetProperty("target").GetString());
+        Assert.Equal("/var/lib/kafka/data", Env(resources.GetProperty("kafka"))["KAFKA_LOG_DIRS"]);
+        Assert.Equal(1, resources.GetProperty("postgres").GetProperty("volumes").GetArrayLength());
         Assert.Equal("container.v0", resources.GetProperty("postgres").GetProperty("type").GetString());
         Assert.Contains("Database=analytics", resources.GetProperty("analytics").GetProperty("connectionString").GetString(), StringComparison.Ordinal);
 

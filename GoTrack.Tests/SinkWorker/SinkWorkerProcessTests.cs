@@ -53,7 +53,8 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
         using (client2)
         {
             await PublishedIngest.WaitUntilUpAsync(client2, second, output2);
-            await _rig.WaitRowsAsync(5000);
+            // The killed member's partitions move once KAFKA_SESSION_TIMEOUT_MS (10 s) has passed without it.
+            await _rig.WaitRowsAsync(5000, TimeSpan.FromSeconds(120));
             Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
 
             using var ready = await client2.GetAsync("/readyz");

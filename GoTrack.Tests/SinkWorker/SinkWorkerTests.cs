@@ -70,6 +70,30 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dead_letter_the_topic_refuses_for_good_goes_to_the_fallback_file_and_the_partition_moves_on()
+    {
+        using var dir = new GoTrack.Tests.Support.TempDir();
+        var fallback = dir.File("fallback.ndjson");
+        _rig.Kafka.Cluster.SetTopicError(SinkWorkerRig.DeadLetterTopic, ErrorCode.TopicAuthorizationFailed);
+        await _rig.ProduceAsync(Rows.Many(10));
+        await _rig.ProduceRawAsync("not json", "{\"event_id\":\"abc\"}");
+
+        using var host = await _rig.StartWorkerAsync(("DLQ_FALLBACK_PATH", fallback));
+        await _rig.WaitRowsAsync(10);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (_rig.CommittedTotal() < 12 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        Assert.Equal(12, _rig.CommittedTotal());
+        var lines = File.ReadAllLines(fallback);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains(lines, l => l.Contains("not_json", StringComparison.Ordinal) && l.Contains("TopicAuthorizationFailed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("bad_event_id", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Brokers_down_and_up_mid_stream_lose_nothing_and_readiness_follows()
     {
         using var host = await _rig.StartWorkerAsync();
