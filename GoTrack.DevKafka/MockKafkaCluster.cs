@@ -83,9 +83,6 @@ public sealed partial class MockKafkaCluster : IDisposable
     /// <summary>Changes the host and port a broker advertises in metadata (its listener stays where it is).</summary>
     public void SetAdvertisedAddress(int brokerId, string host, int port) => rd_kafka_mock_broker_set_host_port(Cluster, brokerId, host, port);
 
-    /// <summary>Adds a round-trip delay to a broker's responses.</summary>
-    public void SetBrokerRtt(int brokerId, int milliseconds) => Check(rd_kafka_mock_broker_set_rtt(Cluster, brokerId, milliseconds), "broker rtt");
-
     public void Dispose()
     {
         lock (_gate)
@@ -182,9 +179,6 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial int rd_kafka_mock_broker_set_up(nint cluster, int brokerId);
-
-    [LibraryImport(Lib)]
-    private static partial int rd_kafka_mock_broker_set_rtt(nint cluster, int brokerId, int rttMs);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial void rd_kafka_mock_broker_set_host_port(nint cluster, int brokerId, string host, int port);

@@ -36,10 +36,6 @@ public sealed partial class KafkaToPostgresWorker(
     private readonly CancellationTokenSource _abort = new();
     private readonly LogThrottle _throttle = new(time, TimeSpan.FromSeconds(10));
 
-    /// <summary>Offsets committed so far, for tests and diagnostics.</summary>
-    public long CommittedMessages => Interlocked.Read(ref _committed);
-
-    private long _committed;
     private Task? _loop;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -187,7 +183,6 @@ public sealed partial class KafkaToPostgresWorker(
         try
         {
             consumer.Commit(offsets);
-            Interlocked.Add(ref _committed, _batch.Count);
         }
         catch (KafkaException e)
         {

@@ -43,9 +43,6 @@ public sealed partial class KafkaStatistics : BackgroundService
     /// <summary>The statistics handler's body: never blocks librdkafka's thread.</summary>
     public void Post(string json) => _channel.Writer.TryWrite(json);
 
-    /// <summary>The last snapshot of a client, by librdkafka's handle name; for tests and diagnostics.</summary>
-    public IReadOnlyDictionary<string, Snapshot> Clients => _clients;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
