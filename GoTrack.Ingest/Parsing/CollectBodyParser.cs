@@ -177,7 +177,30 @@ internal static class CollectBodyParser
         }
     }
 
-    private static string? ReadUtm(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f)
+    private delegate string? MemberReader(ReadOnlySpan<byte> key, ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f);
+
+    private static string? ReadUtm(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f) =>
+        ReadObject(ref reader, ref scratch, ref f, "utm must be an object", static (key, ref r, ref s, ref e) => key switch
+        {
+            _ when key.SequenceEqual("source"u8) => ReadString(ref r, ref s, "utm.source", ref e.UtmSource),
+            _ when key.SequenceEqual("medium"u8) => ReadString(ref r, ref s, "utm.medium", ref e.UtmMedium),
+            _ when key.SequenceEqual("campaign"u8) => ReadString(ref r, ref s, "utm.campaign", ref e.UtmCampaign),
+            _ when key.SequenceEqual("term"u8) => ReadString(ref r, ref s, "utm.term", ref e.UtmTerm),
+            _ when key.SequenceEqual("content"u8) => ReadString(ref r, ref s, "utm.content", ref e.UtmContent),
+            _ => Skip(ref r),
+        });
+
+    private static string? ReadClick(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f) =>
+        ReadObject(ref reader, ref scratch, ref f, "click must be an object", static (key, ref r, ref s, ref e) => key switch
+        {
+            _ when key.SequenceEqual("gclid"u8) => ReadString(ref r, ref s, "click.gclid", ref e.Gclid),
+            _ when key.SequenceEqual("fbclid"u8) => ReadString(ref r, ref s, "click.fbclid", ref e.Fbclid),
+            _ when key.SequenceEqual("msclkid"u8) => ReadString(ref r, ref s, "click.msclkid", ref e.Msclkid),
+            _ => Skip(ref r),
+        });
+
+    /// <summary>A nested object of string members (utm, click): null is nothing, anything else but an object is an error.</summary>
+    private static string? ReadObject(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f, string notAnObject, MemberReader member)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -186,55 +209,14 @@ internal static class CollectBodyParser
 
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            return "utm must be an object";
+            return notAnObject;
         }
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var key = JsonCopier.Unescaped(ref reader, ref scratch);
             reader.Read();
-            var error = key switch
-            {
-                _ when key.SequenceEqual("source"u8) => ReadString(ref reader, ref scratch, "utm.source", ref f.UtmSource),
-                _ when key.SequenceEqual("medium"u8) => ReadString(ref reader, ref scratch, "utm.medium", ref f.UtmMedium),
-                _ when key.SequenceEqual("campaign"u8) => ReadString(ref reader, ref scratch, "utm.campaign", ref f.UtmCampaign),
-                _ when key.SequenceEqual("term"u8) => ReadString(ref reader, ref scratch, "utm.term", ref f.UtmTerm),
-                _ when key.SequenceEqual("content"u8) => ReadString(ref reader, ref scratch, "utm.content", ref f.UtmContent),
-                _ => Skip(ref reader),
-            };
-            if (error is not null)
-            {
-                return error;
-            }
-        }
-
-        return null;
-    }
-
-    private static string? ReadClick(ref Utf8JsonReader reader, ref Scratch scratch, ref EventFields f)
-    {
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return null;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return "click must be an object";
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var key = JsonCopier.Unescaped(ref reader, ref scratch);
-            reader.Read();
-            var error = key switch
-            {
-                _ when key.SequenceEqual("gclid"u8) => ReadString(ref reader, ref scratch, "click.gclid", ref f.Gclid),
-                _ when key.SequenceEqual("fbclid"u8) => ReadString(ref reader, ref scratch, "click.fbclid", ref f.Fbclid),
-                _ when key.SequenceEqual("msclkid"u8) => ReadString(ref reader, ref scratch, "click.msclkid", ref f.Msclkid),
-                _ => Skip(ref reader),
-            };
-            if (error is not null)
+            if (member(key, ref reader, ref scratch, ref f) is { } error)
             {
                 return error;
             }
