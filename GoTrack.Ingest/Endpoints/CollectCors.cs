@@ -16,7 +16,6 @@ internal static class CollectCors
     private static readonly StringValues Star = "*";
     private static readonly StringValues True = "true";
     private static readonly StringValues Origin = "Origin";
-    private static readonly StringValues Methods = "POST, OPTIONS";
     private static readonly StringValues AllowHeaders = "Content-Type";
     private static readonly StringValues ExposeHeaders = "Retry-After";
     private static readonly StringValues MaxAge = "7200";
@@ -68,10 +67,10 @@ internal static class CollectCors
     public static void Preflight(HttpResponse response, Result result)
     {
         var headers = response.Headers;
-        headers.Allow = Methods;
+        headers.Allow = HttpAnswers.PostOptions;
         if (result == Result.Allowed)
         {
-            headers.AccessControlAllowMethods = Methods;
+            headers.AccessControlAllowMethods = HttpAnswers.PostOptions;
             headers.AccessControlAllowHeaders = AllowHeaders;
             headers.AccessControlMaxAge = MaxAge;
         }
