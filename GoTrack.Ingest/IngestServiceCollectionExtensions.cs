@@ -33,7 +33,7 @@ public static class IngestServiceCollectionExtensions
         var services = builder.Services;
         services.AddSingleton(options);
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Runner.ShutdownTimeout);
-        services.AddEventPipeline(options.Log, options.Runner, options.Outputs);
+        services.AddEventPipeline(options.Log, options.Runner, options.Outputs, options.Wal);
         foreach (var output in options.Outputs)
         {
             switch (output)

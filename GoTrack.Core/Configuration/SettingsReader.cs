@@ -42,6 +42,53 @@ public sealed class SettingsReader(IConfiguration configuration)
         return value;
     }
 
+    /// <summary>A size in bytes: a whole number, optionally followed by K, M or G (KiB, MiB, GiB; powers of 1024).</summary>
+    public long Size(string name, long defaultValue, long min, long max)
+    {
+        var raw = Raw(name);
+        if (raw is null)
+        {
+            return defaultValue;
+        }
+
+        if (!TryParseSize(raw, out var value) || value < min || value > max)
+        {
+            Error(name, $"must be a size from {min} to {max} bytes, a whole number optionally followed by K, M or G (got '{raw}')");
+            return defaultValue;
+        }
+
+        return value;
+    }
+
+    public static bool TryParseSize(string text, out long bytes)
+    {
+        bytes = 0;
+        var span = text.AsSpan().Trim();
+        var digits = span.IndexOfAnyExceptInRange('0', '9');
+        var number = digits < 0 ? span : span[..digits];
+        var unit = digits < 0 ? [] : span[digits..].Trim();
+        if (number.IsEmpty || !long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+        {
+            return false;
+        }
+
+        long factor = unit.ToString().ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "K" or "KB" or "KIB" => 1L << 10,
+            "M" or "MB" or "MIB" => 1L << 20,
+            "G" or "GB" or "GIB" => 1L << 30,
+            _ => 0,
+        };
+        if (factor == 0 || n > long.MaxValue / factor)
+        {
+            return false;
+        }
+
+        bytes = n * factor;
+        return true;
+    }
+
     public bool Bool(string name, bool defaultValue)
     {
         var raw = Raw(name);

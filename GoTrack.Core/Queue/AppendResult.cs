@@ -11,4 +11,7 @@ public enum AppendResult
 
     /// <summary>The log no longer takes records (shutting down).</summary>
     Closed,
+
+    /// <summary>The disk refused the write or its fsync; none of the records was acknowledged.</summary>
+    Failed,
 }

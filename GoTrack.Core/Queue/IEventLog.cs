@@ -28,4 +28,13 @@ public interface IEventLog
 
     /// <summary>A snapshot of how full the log is.</summary>
     LogUsage Usage { get; }
+
+    /// <summary>
+    /// Whether an accepted append survives the process (ACK_MODE=wal). A durable log is not drained at
+    /// shutdown: what a sink has not taken is delivered on the next start.
+    /// </summary>
+    bool IsDurable { get; }
+
+    /// <summary>Writes every reader's position where the next start finds it (a no-op for the memory log).</summary>
+    void Checkpoint();
 }

@@ -18,4 +18,15 @@ public interface ILogReader
 
     /// <summary>Records appended but not yet released by this reader (its queue depth).</summary>
     long Pending { get; }
+
+    /// <summary>The bytes of those records in the log (JSON bytes in memory; record bytes on disk).</summary>
+    long PendingBytes { get; }
+
+    /// <summary>
+    /// Before the first read: if a record with <paramref name="eventId"/> is among those about to be
+    /// delivered again, moves the cursor past it (and everything before it) and returns how many records
+    /// were passed over. A sink that can tell what it already holds (the NDJSON file's last line) uses this
+    /// so a restart does not write them twice.
+    /// </summary>
+    long SkipThrough(Guid eventId);
 }

@@ -17,6 +17,7 @@ public sealed class MemoryEventLog : IEventLog
     private long _head;
     private long _tail;
     private long _bytes;
+    private long _appendedBytes;
     private bool _completed;
 
     private readonly TimeProvider _time;
@@ -99,6 +100,12 @@ public sealed class MemoryEventLog : IEventLog
         }
     }
 
+    public bool IsDurable => false;
+
+    public void Checkpoint()
+    {
+    }
+
     public void Complete()
     {
         lock (_lock)
@@ -133,6 +140,7 @@ public sealed class MemoryEventLog : IEventLog
         _ring[_head % _ring.Length] = record;
         _head++;
         _bytes += record.Json.Length;
+        _appendedBytes += record.Json.Length;
     }
 
     private void WakeReaders()
@@ -166,13 +174,13 @@ public sealed class MemoryEventLog : IEventLog
 
     private sealed class Reader(MemoryEventLog log, string sinkName) : ILogReader
     {
-        private readonly List<LogBatch> _releasedAhead = [];
+        private readonly ReleaseTracker _released = new(0, 0);
 
         public string SinkName { get; } = sinkName;
 
         internal long ReadPos { get; private set; }
 
-        internal long ReleasedPos { get; private set; }
+        internal long ReleasedPos => _released.Position;
 
         internal TaskCompletionSource? Waiter { get; private set; }
 
@@ -188,6 +196,20 @@ public sealed class MemoryEventLog : IEventLog
                 }
             }
         }
+
+        public long PendingBytes
+        {
+            get
+            {
+                lock (log._lock)
+                {
+                    return log._appendedBytes - _released.Bytes;
+                }
+            }
+        }
+
+        // A memory log starts empty: nothing of a previous run can be delivered again.
+        public long SkipThrough(Guid eventId) => 0;
 
         internal void Wake()
         {
@@ -206,8 +228,7 @@ public sealed class MemoryEventLog : IEventLog
                 lock (log._lock)
                 {
                     var available = log._head - ReadPos;
-                    var lingerOver = lingerStarted >= 0 && time.GetElapsedTime(lingerStarted) >= linger;
-                    if (available >= maxCount || (available > 0 && (log._completed || lingerOver || linger <= TimeSpan.Zero)))
+                    if (ReaderWait.ShouldTake(available, maxCount, log._completed, lingerStarted, linger, time))
                     {
                         return Take((int)Math.Min(available, maxCount));
                     }
@@ -227,22 +248,7 @@ public sealed class MemoryEventLog : IEventLog
                     }
                 }
 
-                if (lingerStarted >= 0)
-                {
-                    var remaining = linger - time.GetElapsedTime(lingerStarted);
-                    if (remaining > TimeSpan.Zero)
-                    {
-                        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                        var delay = Task.Delay(remaining, time, cts.Token);
-                        await Task.WhenAny(wait, delay).ConfigureAwait(false);
-                        await cts.CancelAsync().ConfigureAwait(false);
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
-                }
-                else
-                {
-                    await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
+                await ReaderWait.WaitAsync(wait, lingerStarted, linger, time, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -250,12 +256,15 @@ public sealed class MemoryEventLog : IEventLog
         {
             var items = ArrayPool<Record>.Shared.Rent(count);
             var ring = log._ring;
+            long bytes = 0;
             for (var i = 0; i < count; i++)
             {
-                items[i] = ring[(ReadPos + i) % ring.Length]!;
+                var record = ring[(ReadPos + i) % ring.Length]!;
+                items[i] = record;
+                bytes += record.Json.Length;
             }
 
-            var batch = new LogBatch(ReadPos, items, count);
+            var batch = new LogBatch(ReadPos, items, count, ReadPos + count, bytes);
             ReadPos += count;
             return batch;
         }
@@ -270,37 +279,9 @@ public sealed class MemoryEventLog : IEventLog
 
             lock (log._lock)
             {
-                if (batch.Start != ReleasedPos)
-                {
-                    _releasedAhead.Add(batch);
-                    return;
-                }
-
-                ReleasedPos = batch.End;
-                ReturnBuffer(batch);
-                bool advanced;
-                do
-                {
-                    advanced = false;
-                    for (var i = 0; i < _releasedAhead.Count; i++)
-                    {
-                        if (_releasedAhead[i].Start == ReleasedPos)
-                        {
-                            ReleasedPos = _releasedAhead[i].End;
-                            ReturnBuffer(_releasedAhead[i]);
-                            _releasedAhead.RemoveAt(i);
-                            advanced = true;
-                            break;
-                        }
-                    }
-                }
-                while (advanced);
-
+                _released.Release(batch);
                 log.AdvanceTail();
             }
         }
-
-        private static void ReturnBuffer(LogBatch batch) =>
-            ArrayPool<Record>.Shared.Return(batch.Buffer, clearArray: true);
     }
 }

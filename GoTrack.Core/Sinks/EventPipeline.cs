@@ -55,6 +55,22 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
         metrics.ObserveQueueDepth(() => _runners.Select(r =>
             new Measurement<long>(r.Reader.Pending, new KeyValuePair<string, object?>("sink", r.Sink.Name))));
+        metrics.ObserveQueueBytes(() => _runners.Select(r =>
+            new Measurement<long>(r.Reader.PendingBytes, new KeyValuePair<string, object?>("sink", r.Sink.Name))));
+
+        foreach (var runner in _runners)
+        {
+            // A durable log redelivers from each sink's saved cursor; a sink that can tell what it already
+            // holds is not handed that again.
+            if (runner.Sink is IResumableSink resumable && resumable.LastWrittenEventId() is { } last)
+            {
+                var skipped = runner.Reader.SkipThrough(last);
+                if (skipped > 0)
+                {
+                    LogResumeSkipped(_logger, runner.Sink.Name, skipped);
+                }
+            }
+        }
     }
 
     public IEventLog Log { get; }
@@ -85,9 +101,21 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
         foreach (var runner in _runners)
         {
             pending += runner.Reader.Pending;
+            if (Log.IsDurable)
+            {
+                runner.StopOnFailure();
+            }
         }
 
-        LogDraining(_logger, pending);
+        if (Log.IsDurable)
+        {
+            LogStoppingDurable(_logger, pending);
+        }
+        else
+        {
+            LogDraining(_logger, pending);
+        }
+
         try
         {
             await Task.WhenAll(_running).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -97,16 +125,42 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
             await _abort.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(_running).ConfigureAwait(false);
         }
+        finally
+        {
+            Account();
+        }
+    }
 
+    /// <summary>What each sink did not deliver: lost (memory), or left on disk for the next start (wal).</summary>
+    private void Account()
+    {
         foreach (var runner in _runners)
         {
-            var lost = runner.Reader.Pending;
-            if (lost > 0)
+            var left = runner.Reader.Pending;
+            if (left <= 0)
             {
-                _metrics.Events(EventOutcomes.LostAtShutdown, lost);
-                LogLostAtShutdown(_logger, runner.Sink.Name, lost, runner.LastError);
+                continue;
+            }
+
+            if (Log.IsDurable)
+            {
+                LogLeftOnDisk(_logger, runner.Sink.Name, left, runner.LastError);
+            }
+            else
+            {
+                _metrics.Events(EventOutcomes.LostAtShutdown, left);
+                LogLostAtShutdown(_logger, runner.Sink.Name, left, runner.LastError);
                 Environment.ExitCode = 3;
             }
+        }
+
+        try
+        {
+            Log.Checkpoint();
+        }
+        catch (IOException ex)
+        {
+            LogCheckpointFailed(_logger, ex);
         }
 
         LogDrained(_logger);
@@ -127,6 +181,21 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Stopping: draining {Pending} undelivered events to the sinks.")]
     private static partial void LogDraining(ILogger logger, long pending);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information,
+        Message = "Stopping (ACK_MODE=wal): {Pending} undelivered events are on disk; delivering while the sinks succeed, the rest on the next start.")]
+    private static partial void LogStoppingDurable(ILogger logger, long pending);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning,
+        Message = "Sink {Sink}: {Left} events stay in the write-ahead log and are delivered on the next start. Last error: {LastError}")]
+    private static partial void LogLeftOnDisk(ILogger logger, string sink, long left, string? lastError);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information,
+        Message = "Sink {Sink}: {Skipped} events from the write-ahead log were already in its output and are not written again.")]
+    private static partial void LogResumeSkipped(ILogger logger, string sink, long skipped);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Writing the sinks' cursors at shutdown failed; the next start delivers more events again.")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception error);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Drain finished.")]
     private static partial void LogDrained(ILogger logger);

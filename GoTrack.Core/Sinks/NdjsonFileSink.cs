@@ -12,7 +12,7 @@ namespace GoTrack.Core.Sinks;
 /// Rotation happens between batches: the file is renamed to <c>name-yyyy-MM-ddTHH-mm-ss.fff.ext</c>
 /// (UTC) once it has reached LOG_ROTATE_MB, and old backups are pruned by count and by age.
 /// </summary>
-public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time) : IEventSink, IDisposable
+public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time) : IEventSink, IResumableSink, IDisposable
 {
     public const string SinkName = "log";
     private const string BackupTimeFormat = "yyyy-MM-ddTHH-mm-ss.fff";
@@ -70,6 +70,68 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         return ValueTask.FromResult(error is null
             ? HealthCheckResult.Healthy(_path)
             : HealthCheckResult.Unhealthy($"{_path}: {error}"));
+    }
+
+    /// <summary>
+    /// The event_id of the file's last whole line (the newest backup's when the live file is empty). Every
+    /// line starts with it: <c>{"event_id":"...</c>, the encoder's fixed key order.
+    /// </summary>
+    public Guid? LastWrittenEventId()
+    {
+        var file = _file ??= Open();
+        if (LastLineEventId(file) is { } id)
+        {
+            return id;
+        }
+
+        var backups = Backups();
+        if (backups.Count == 0)
+        {
+            return null;
+        }
+
+        using var backup = new FileStream(backups[0], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        return LastLineEventId(backup);
+    }
+
+    internal static Guid? LastLineEventId(FileStream file)
+    {
+        ReadOnlySpan<byte> prefix = "{\"event_id\":\""u8;
+        var end = file.Length - 1; // the last line's '\n'
+        if (end <= 0)
+        {
+            return null;
+        }
+
+        // Find the newline before the last line, reading backwards.
+        var buffer = new byte[64 * 1024];
+        var lineStart = 0L;
+        var at = end;
+        while (at > 0)
+        {
+            var size = (int)Math.Min(buffer.Length, at);
+            file.Position = at - size;
+            file.ReadExactly(buffer.AsSpan(0, size));
+            var nl = buffer.AsSpan(0, size).LastIndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                lineStart = at - size + nl + 1;
+                break;
+            }
+
+            at -= size;
+        }
+
+        Span<byte> head = stackalloc byte[prefix.Length + 36];
+        if (end - lineStart < head.Length)
+        {
+            return null;
+        }
+
+        file.Position = lineStart;
+        file.ReadExactly(head);
+        file.Position = file.Length;
+        return head.StartsWith(prefix) && Guid.TryParse(System.Text.Encoding.ASCII.GetString(head[prefix.Length..]), out var id) ? id : null;
     }
 
     private void Write(ReadOnlySpan<byte> lines)

@@ -1,8 +1,10 @@
 using GoTrack.Core.Queue;
+using GoTrack.Core.Queue.Wal;
 using GoTrack.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace GoTrack.Core.Sinks;
@@ -18,13 +20,26 @@ public static class PipelineServiceCollectionExtensions
         this IServiceCollection services,
         EventLogOptions logOptions,
         SinkRunnerOptions runnerOptions,
-        IEnumerable<string> sinkNames)
+        IEnumerable<string> sinkNames,
+        WalOptions? wal = null)
     {
         ArgumentNullException.ThrowIfNull(sinkNames);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<GoTrackMetrics>();
         services.AddSingleton(runnerOptions);
-        services.AddSingleton<IEventLog>(sp => new MemoryEventLog(logOptions, sp.GetRequiredService<TimeProvider>()));
+        if (wal is null)
+        {
+            services.AddSingleton<IEventLog>(sp => new MemoryEventLog(logOptions, sp.GetRequiredService<TimeProvider>()));
+        }
+        else
+        {
+            services.AddSingleton<IEventLog>(sp => new WriteAheadLog(
+                wal,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<WriteAheadLog>>(),
+                sp.GetRequiredService<GoTrackMetrics>()));
+        }
+
         services.AddSingleton<EventPipeline>();
         services.AddHostedService(sp => sp.GetRequiredService<EventPipeline>());
         foreach (var name in sinkNames)

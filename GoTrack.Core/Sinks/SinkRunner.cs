@@ -37,20 +37,45 @@ public sealed partial class SinkRunner(
 
     internal LogThrottle Throttle { get; } = new(time, TimeSpan.FromSeconds(10));
 
-    /// <summary>Runs until the log is complete and drained, or <paramref name="abort"/> fires.</summary>
+    private CancellationTokenSource? _stop;
+    private volatile bool _stopOnFailure;
+
+    /// <summary>
+    /// Runs until the log is complete and drained, or <paramref name="abort"/> fires, or (after
+    /// <see cref="StopOnFailure"/>) the sink fails. Never faults: an unexpected exception is logged and
+    /// retried like a sink failure, so no batch is ever dropped by a bug here.
+    /// </summary>
     public async Task RunAsync(CancellationToken abort)
     {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        Volatile.Write(ref _stop, stop);
+        var token = stop.Token;
         var concurrency = Math.Max(1, Math.Min(sink.MaxConcurrency, options.WorkerConcurrency));
         var batchSize = options.BatchSizeFor(sink.Name);
         var flushInterval = options.FlushIntervalFor(sink.Name);
         using var slots = new SemaphoreSlim(concurrency, concurrency);
         var inFlight = new List<Task>();
+        var attempt = 0;
         try
         {
             while (true)
             {
-                await slots.WaitAsync(abort).ConfigureAwait(false);
-                var batch = await reader.ReadBatchAsync(batchSize, flushInterval, abort).ConfigureAwait(false);
+                await slots.WaitAsync(token).ConfigureAwait(false);
+                LogBatch batch;
+                try
+                {
+                    batch = await reader.ReadBatchAsync(batchSize, flushInterval, token).ConfigureAwait(false);
+                    attempt = 0;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // Reading the log failed (a disk error under ACK_MODE=wal): nothing was taken, so try again.
+                    slots.Release();
+                    var delay = BackoffAfterUnexpected(ex, attempt++);
+                    await Task.Delay(delay, time, token).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (batch.IsEmpty)
                 {
                     slots.Release();
@@ -58,39 +83,102 @@ public sealed partial class SinkRunner(
                 }
 
                 inFlight.RemoveAll(static t => t.IsCompleted);
-                inFlight.Add(DeliverAsync(batch, slots, abort));
+                inFlight.Add(DeliverAsync(batch, slots, token));
             }
         }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
 
+        // DeliverAsync never faults, so this never throws and every in-flight batch is accounted for.
         await Task.WhenAll(inFlight).ConfigureAwait(false);
+        Volatile.Write(ref _stop, null);
+    }
+
+    /// <summary>
+    /// ACK_MODE=wal shutdown: keep delivering while the sink succeeds, but stop at its first failure
+    /// (or now, if it is failing already). What it has not delivered stays on disk for the next start.
+    /// </summary>
+    public void StopOnFailure()
+    {
+        _stopOnFailure = true;
+        if (ConsecutiveFailures > 0)
+        {
+            CancelRun();
+        }
+    }
+
+    private void CancelRun()
+    {
+        try
+        {
+            Volatile.Read(ref _stop)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     private async Task DeliverAsync(LogBatch batch, SemaphoreSlim slots, CancellationToken abort)
     {
         try
         {
-            using var activity = StartBatchActivity(batch);
-            var started = time.GetTimestamp();
-            await pipeline.ExecuteAsync(
-                static (state, ct) => state.sink.WriteBatchAsync(state.batch.Records, ct),
-                (sink, batch),
-                abort).ConfigureAwait(false);
-            metrics.BatchFlushed(sink.Name, time.GetElapsedTime(started));
-            metrics.Events(EventOutcomes.Delivered, batch.Count);
-            Volatile.Write(ref _consecutiveFailures, 0);
-            reader.Release(batch);
-        }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
-        {
-            // Shutdown ran out of time; the batch stays unreleased and is counted as lost by the caller.
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await DeliverOnceAsync(batch, abort).ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException) when (abort.IsCancellationRequested)
+                {
+                    // Shutdown ran out of time (or, under ACK_MODE=wal, the sink failed while stopping): the
+                    // batch stays unreleased and the caller accounts for it.
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    // The pipeline retries every sink failure itself; reaching here is a bug in GoTrack's own
+                    // code around the write. The batch is kept and tried again, never dropped.
+                    var delay = BackoffAfterUnexpected(ex, attempt);
+                    try
+                    {
+                        await Task.Delay(delay, time, abort).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
         }
         finally
         {
             slots.Release();
         }
+    }
+
+    private async Task DeliverOnceAsync(LogBatch batch, CancellationToken abort)
+    {
+        using var activity = StartBatchActivity(batch);
+        var started = time.GetTimestamp();
+        await pipeline.ExecuteAsync(
+            static (state, ct) => state.sink.WriteBatchAsync(state.batch.Records, ct),
+            (sink, batch),
+            abort).ConfigureAwait(false);
+        metrics.BatchFlushed(sink.Name, time.GetElapsedTime(started));
+        metrics.Events(EventOutcomes.Delivered, batch.Count);
+        Volatile.Write(ref _consecutiveFailures, 0);
+        reader.Release(batch);
+    }
+
+    private TimeSpan BackoffAfterUnexpected(Exception error, int attempt)
+    {
+        var delay = TimeSpan.FromMilliseconds(Math.Min(
+            options.RetryMaxDelay.TotalMilliseconds,
+            options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20))));
+        OnFailedAttempt(error, attempt, delay);
+        return delay;
     }
 
     /// <summary>Called by the pipeline's retry strategy for every failed attempt.</summary>
@@ -110,6 +198,11 @@ public sealed partial class SinkRunner(
         if (Throttle.ShouldLog(out var suppressed))
         {
             LogBatchFailed(logger, sink.Name, attempt + 1, nextDelay.TotalMilliseconds, suppressed, error);
+        }
+
+        if (_stopOnFailure)
+        {
+            CancelRun();
         }
     }
 

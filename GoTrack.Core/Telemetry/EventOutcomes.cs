@@ -15,6 +15,9 @@ public static class EventOutcomes
     /// <summary>Refused with 503 because the log was full.</summary>
     public const string Overload = "rejected_overload";
 
+    /// <summary>Refused with 503 because the write-ahead log's write or fsync failed (ACK_MODE=wal; logged).</summary>
+    public const string StorageFailed = "rejected_storage";
+
     /// <summary>Refused with 503 because the service was stopping.</summary>
     public const string Closed = "rejected_closed";
 

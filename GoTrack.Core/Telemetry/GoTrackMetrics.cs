@@ -26,6 +26,10 @@ public sealed class GoTrackMetrics
     private readonly Histogram<double> _batchFlush;
     private readonly Counter<long> _events;
     private readonly Counter<long> _deadLetters;
+    private readonly Histogram<double> _walFsync;
+    private readonly Histogram<long> _walGroup;
+    private readonly Counter<long> _walCorrupt;
+    private readonly Counter<long> _walTornTails;
     private readonly Meter _meter;
 
     public GoTrackMetrics(IMeterFactory meterFactory)
@@ -42,7 +46,32 @@ public sealed class GoTrackMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FlushBuckets });
         _events = _meter.CreateCounter<long>("gotrack.events", description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
         _deadLetters = _meter.CreateCounter<long>("gotrack.dead_letters", description: "Events a sink refused for good and wrote to its dead-letter file, by sink.");
+        _walFsync = _meter.CreateHistogram("gotrack.wal_fsync", "s",
+            "ACK_MODE=wal: time of one fdatasync of the write-ahead log (one group commit).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _walGroup = _meter.CreateHistogram<long>("gotrack.wal_group_events", description: "ACK_MODE=wal: events made durable by one fsync (the group commit's size).",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] });
+        _walCorrupt = _meter.CreateCounter<long>("gotrack.wal_corrupt_segments", description: "ACK_MODE=wal: segments found damaged (moved aside at start, or skipped by a reader).");
+        _walTornTails = _meter.CreateCounter<long>("gotrack.wal_torn_tails", description: "ACK_MODE=wal: torn tails cut off at start (writes that were never acknowledged).");
     }
+
+    public void WalFsync(TimeSpan elapsed, int groupEvents)
+    {
+        _walFsync.Record(elapsed.TotalSeconds);
+        _walGroup.Record(groupEvents);
+    }
+
+    public void WalCorruptSegment() => _walCorrupt.Add(1);
+
+    public void WalTornTail() => _walTornTails.Add(1);
+
+    /// <summary>Registers the write-ahead log's size gauge.</summary>
+    public void ObserveWalBytes(Func<long> observe) =>
+        _meter.CreateObservableGauge("gotrack.wal_bytes", observe, description: "ACK_MODE=wal: bytes of segments on disk (bounded by WAL_MAX_BYTES).");
+
+    /// <summary>Registers the per-sink backlog-in-bytes gauge.</summary>
+    public void ObserveQueueBytes(Func<IEnumerable<Measurement<long>>> observe) =>
+        _meter.CreateObservableGauge("gotrack.queue_bytes", observe, description: "Bytes of the events accepted but not yet delivered, by sink.");
 
     public void Request(string endpoint, int statusCode, long startTimestamp)
     {

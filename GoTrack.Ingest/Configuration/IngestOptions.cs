@@ -18,6 +18,9 @@ public sealed class IngestOptions
 
     public EventLogOptions Log { get; } = new();
 
+    /// <summary>The write-ahead log's settings; null unless ACK_MODE=wal.</summary>
+    public Core.Queue.Wal.WalOptions? Wal { get; set; }
+
     public SinkRunnerOptions Runner { get; } = new();
 
     public NdjsonSinkOptions Ndjson { get; } = new();

@@ -3,6 +3,7 @@ using System.Globalization;
 using GoTrack.Core.Configuration;
 using GoTrack.Core.Kafka;
 using GoTrack.Core.Postgres;
+using GoTrack.Core.Queue.Wal;
 using GoTrack.Core.Sinks;
 using Microsoft.Extensions.Configuration;
 
@@ -27,7 +28,10 @@ public static class IngestSettings
         [
             new("SERVER_ADDR", DefaultServerAddress, "Listen address, host:port; ':port' listens on every interface. When unset and the AppHost (ASPNETCORE_URLS, HTTP_PORTS) says where to listen, that wins."),
             new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
-            new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log. wal (disk log) is not built yet."),
+            new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
+            new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
+            new("WAL_MAX_BYTES", "1G", "ACK_MODE=wal: disk the log may use (K, M, G suffixes); past it intake answers 503. Replaces QUEUE_MAX_EVENTS and QUEUE_MAX_MB, which bound the memory log only."),
+            new("WAL_SEGMENT_MB", "64", "ACK_MODE=wal: segment file size; a segment is deleted once every sink has delivered all of it."),
             new("BATCH_SIZE", "100", "Events per sink batch."),
             new("FLUSH_INTERVAL_MS", "250", "How long a sink waits to fill a batch before writing a partial one."),
             new("WORKER_CONCURRENCY", "4", "Batches in flight per sink (the NDJSON sink always uses 1, to keep lines in order)."),
@@ -72,10 +76,6 @@ public static class IngestSettings
         o.ServerAddress = ListenAddress.Resolve(configuration, r, DefaultServerAddress);
         o.Outputs = ParseOutputs(r);
         o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
-        if (o.AckMode == "wal")
-        {
-            r.Error("ACK_MODE", "wal is not built yet; use memory");
-        }
 
         o.Runner.BatchSize = r.Number("BATCH_SIZE", 100, 1, 100_000);
         o.Runner.FlushInterval = r.Milliseconds("FLUSH_INTERVAL_MS", 250, 0, 60_000);
@@ -119,6 +119,24 @@ public static class IngestSettings
         o.Ndjson.Backups = r.Number("LOG_BACKUPS", 10, 0, 100_000);
         o.Ndjson.MaxAgeDays = r.Number("LOG_MAX_AGE_DAYS", 30, 0, 36_500);
         o.Ndjson.Fsync = r.Bool("LOG_FSYNC", false);
+
+        // WAL_* values are validated whenever they are set, and used with ACK_MODE=wal.
+        var walDir = r.Text("WAL_DIR", Path.Combine(Path.GetDirectoryName(o.Ndjson.Path) is { Length: > 0 } logDir ? logDir : ".", "wal"));
+        var segmentBytes = r.Number("WAL_SEGMENT_MB", 64, 1, 4096) * 1024L * 1024;
+        var walMax = r.Size("WAL_MAX_BYTES", 1L << 30, 1L << 20, long.MaxValue / 2);
+        if (walMax < 2 * segmentBytes)
+        {
+            r.Error("WAL_MAX_BYTES", $"must hold at least two segments of WAL_SEGMENT_MB ({segmentBytes / (1024 * 1024)} MB each)");
+        }
+        else if (walMax < 4L * o.MaxBodyBytes)
+        {
+            r.Error("WAL_MAX_BYTES", "must hold at least four MAX_BODY_BYTES requests");
+        }
+
+        if (o.AckMode == "wal")
+        {
+            o.Wal = new WalOptions { Directory = walDir, MaxBytes = walMax, SegmentBytes = segmentBytes };
+        }
 
         if (o.Outputs.Contains(KafkaEventSink.SinkName))
         {

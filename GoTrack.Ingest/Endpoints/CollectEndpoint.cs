@@ -150,7 +150,12 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             if (result != AppendResult.Accepted)
             {
                 HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);
-                var why = result == AppendResult.Full ? "event log is full; retry later" : "shutting down; retry later";
+                var why = result switch
+                {
+                    AppendResult.Full => "event log is full; retry later",
+                    AppendResult.Failed => "event log could not be written; retry later",
+                    _ => "shutting down; retry later",
+                };
                 return await Error(response, StatusCodes.Status503ServiceUnavailable, why).ConfigureAwait(false);
             }
 

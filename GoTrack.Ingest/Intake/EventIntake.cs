@@ -31,6 +31,7 @@ public sealed class EventIntake(EventPipeline pipeline, GoTrackMetrics metrics)
         {
             AppendResult.Accepted => EventOutcomes.Accepted,
             AppendResult.Full => EventOutcomes.Overload,
+            AppendResult.Failed => EventOutcomes.StorageFailed,
             _ => EventOutcomes.Closed,
         },
         count);

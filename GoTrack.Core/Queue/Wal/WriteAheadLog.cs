@@ -1,0 +1,849 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using GoTrack.Core.Events;
+using GoTrack.Core.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
+
+namespace GoTrack.Core.Queue.Wal;
+
+/// <summary>
+/// ACK_MODE=wal: the event log on disk. An append is acknowledged only after its records are written and
+/// fdatasync'd. Appends that arrive while an fsync is running are gathered into the next write (group
+/// commit): one writer thread writes whatever has gathered and syncs it, then starts again at once, so a
+/// request waits at most for the fsync in progress and the next one, never for a timer.
+/// </summary>
+/// <remarks>
+/// <para>Layout of <see cref="WalOptions.Directory"/>: segment files named by the sequence number of their
+/// first record (<see cref="WalSegment"/>), records as <see cref="WalRecordFormat"/> describes, and a
+/// <c>cursors</c> file with each sink's released position, replaced atomically about once a second and at
+/// shutdown. A segment is deleted once every open sink has released past it; a sink no longer in OUTPUTS
+/// has no cursor and holds nothing.</para>
+/// <para>Readers read the segments back from the page cache rather than from a second copy in memory, so
+/// the path a replay after a crash takes is the path every event takes.</para>
+/// <para>Start-up checks every record's checksum. A bad record in the newest segment is a torn tail (a
+/// write that was never acknowledged) and is cut off; in an older segment the file is moved to
+/// <c>corrupt/</c>, its good prefix is put back, and the loss is counted and logged. Neither stops the start.</para>
+/// <para>Written here rather than on Microsoft.FASTER.Core's FasterLog: see docs/operations.md for the evaluation.</para>
+/// </remarks>
+public sealed partial class WriteAheadLog : IEventLog, IDisposable
+{
+    private const string CursorFileName = "cursors";
+    private const string CorruptFolder = "corrupt";
+
+    private readonly WalOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly GoTrackMetrics? _metrics;
+    private readonly string _dir;
+
+    // Guards everything below it, and is the monitor the writer thread waits on.
+    private readonly object _gate = new();
+    private readonly List<WalSegment> _segments = [];
+    private readonly List<WalReader> _readers = [];
+    private readonly Dictionary<string, long>? _savedCursors;
+    private readonly Dictionary<long, long> _bytesBeforeSeq = [];
+    private long _nextSeq;
+    private long _durableSeq;
+    private long _diskBytes;
+    private long _durableBytes;
+    private ArrayBufferWriter<byte> _pending = new(256 * 1024);
+    private ArrayBufferWriter<byte> _spare = new(256 * 1024);
+    private long _pendingFirstSeq;
+    private int _pendingCount;
+    private bool _writing;
+    private TaskCompletionSource<AppendResult> _pendingDone = NewCommit();
+    private bool _completed;
+    private bool _stopWriter;
+    private bool _cursorsDirty;
+
+    // Owned by the writer thread.
+    private SafeFileHandle? _active;
+    private WalSegment? _activeSegment;
+    private long _activeLength;
+
+    private readonly Thread _writer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _maintenanceSignal = new(0);
+    private readonly Task _maintenance;
+    private int _disposed;
+
+    public WriteAheadLog(WalOptions options, TimeProvider? time = null, ILogger<WriteAheadLog>? logger = null, GoTrackMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentBytes, 4096);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBytes, options.SegmentBytes);
+        _options = options;
+        _time = time ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = metrics;
+        _dir = Path.GetFullPath(options.Directory);
+        Directory.CreateDirectory(_dir);
+        _savedCursors = LoadCursors();
+        Recover();
+        _metrics?.ObserveWalBytes(() => Volatile.Read(ref _diskBytes));
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "gotrack-wal-writer" };
+        _writer.Start();
+        _maintenance = Task.Run(MaintenanceLoopAsync);
+    }
+
+    /// <summary>The segments' folder.</summary>
+    public string DirectoryPath => _dir;
+
+    public bool IsDurable => true;
+
+    public LogUsage Usage
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new LogUsage(_nextSeq - MinReleased(), long.MaxValue, _diskBytes, _options.MaxBytes);
+            }
+        }
+    }
+
+    /// <summary>The segment files on disk now, oldest first.</summary>
+    public IReadOnlyList<string> SegmentPaths()
+    {
+        lock (_gate)
+        {
+            return [.. _segments.Select(s => s.Path)];
+        }
+    }
+
+    public ILogReader OpenReader(string sinkName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sinkName);
+        if (sinkName.AsSpan().ContainsAny(" \r\n"))
+        {
+            throw new ArgumentException("A sink name is one word.", nameof(sinkName));
+        }
+
+        lock (_gate)
+        {
+            if (_pendingCount > 0 || _durableSeq != _nextSeq || _readers.Exists(r => r.SinkName == sinkName))
+            {
+                throw new InvalidOperationException("Readers must be opened once each, before the first append.");
+            }
+
+            var first = _segments.Count > 0 ? _segments[0].FirstSeq : _nextSeq;
+            long start;
+            if (_savedCursors is null)
+            {
+                // No cursors (a first start, or the file was lost): deliver everything on disk again rather than skip it.
+                start = first;
+            }
+            else if (_savedCursors.TryGetValue(sinkName, out var saved))
+            {
+                start = Math.Clamp(saved, first, _nextSeq);
+            }
+            else
+            {
+                // A sink added to OUTPUTS since the last run starts at the end: it gets events from now on.
+                start = _nextSeq;
+            }
+
+            var bytesBefore = start >= _nextSeq ? _durableBytes : _bytesBeforeSeq.GetValueOrDefault(start);
+            var reader = new WalReader(this, sinkName, start, bytesBefore);
+            _readers.Add(reader);
+            _cursorsDirty = true;
+            LogReaderOpened(_logger, sinkName, start, _nextSeq - start);
+            return reader;
+        }
+    }
+
+    public ValueTask<AppendResult> AppendAsync(Record record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Append(MemoryMarshal.CreateReadOnlySpan(ref record, 1));
+    }
+
+    public ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<Record> records, CancellationToken cancellationToken) =>
+        Append(records.Span);
+
+    private ValueTask<AppendResult> Append(ReadOnlySpan<Record> records)
+    {
+        var bytes = 0;
+        foreach (var r in records)
+        {
+            bytes += WalRecordFormat.SizeOf(r);
+        }
+
+        Task<AppendResult> done;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return new ValueTask<AppendResult>(AppendResult.Closed);
+            }
+
+            if (_readers.Count == 0)
+            {
+                throw new InvalidOperationException("The log has no readers: records would never be released.");
+            }
+
+            if (_diskBytes + bytes > _options.MaxBytes)
+            {
+                return new ValueTask<AppendResult>(AppendResult.Full);
+            }
+
+            if (records.Length == 0)
+            {
+                return new ValueTask<AppendResult>(AppendResult.Accepted);
+            }
+
+            var destination = _pending.GetSpan(bytes);
+            var at = 0;
+            if (_pendingCount == 0)
+            {
+                _pendingFirstSeq = _nextSeq;
+                Monitor.Pulse(_gate);
+            }
+
+            foreach (var r in records)
+            {
+                at += WalRecordFormat.Encode(r, _nextSeq++, destination[at..]);
+            }
+
+            _pending.Advance(at);
+            _pendingCount += records.Length;
+            _diskBytes += bytes;
+            done = _pendingDone.Task;
+        }
+
+        return new ValueTask<AppendResult>(done);
+    }
+
+    public void Complete()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            foreach (var reader in _readers)
+            {
+                reader.Wake();
+            }
+        }
+    }
+
+    public void Checkpoint()
+    {
+        lock (_gate)
+        {
+            _cursorsDirty = true;
+        }
+
+        PersistCursors();
+    }
+
+    private static TaskCompletionSource<AppendResult> NewCommit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // ---- the writer: group commit ----
+
+    private void WriterLoop()
+    {
+        while (true)
+        {
+            ArrayBufferWriter<byte> group;
+            TaskCompletionSource<AppendResult> done;
+            long firstSeq;
+            int count;
+            lock (_gate)
+            {
+                while (_pendingCount == 0 && !_stopWriter)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_pendingCount == 0)
+                {
+                    return;
+                }
+
+                group = _pending;
+                _pending = _spare;
+                _spare = group;
+                done = _pendingDone;
+                _pendingDone = NewCommit();
+                firstSeq = _pendingFirstSeq;
+                count = _pendingCount;
+                _pendingCount = 0;
+                _writing = true;
+            }
+
+            var result = WriteGroup(group.WrittenSpan, firstSeq, count);
+            group.ResetWrittenCount();
+            done.TrySetResult(result);
+        }
+    }
+
+    private AppendResult WriteGroup(ReadOnlySpan<byte> bytes, long firstSeq, int count)
+    {
+        var lastSeq = firstSeq + count - 1;
+        long offset = 0;
+        WalSegment? segment = null;
+        try
+        {
+            segment = EnsureActiveSegment(firstSeq);
+            offset = _activeLength;
+            RandomAccess.Write(_active!, bytes, offset);
+            var started = _time.GetTimestamp();
+            Durable.DataSync(_active!);
+            _metrics?.WalFsync(_time.GetElapsedTime(started), count);
+            _activeLength = offset + bytes.Length;
+            lock (_gate)
+            {
+                segment.DurableLength = _activeLength;
+                segment.LastSeq = lastSeq;
+                _durableSeq = lastSeq + 1;
+                _durableBytes += bytes.Length;
+                _writing = false;
+                WakeReaders();
+            }
+
+            return AppendResult.Accepted;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogWriteFailed(_logger, count, ex);
+            TruncateAfterFailure(offset);
+            lock (_gate)
+            {
+                // These positions never reach a reader: the batch ranges step over them.
+                _diskBytes -= bytes.Length;
+                _durableSeq = lastSeq + 1;
+                _writing = false;
+                WakeReaders();
+            }
+
+            return AppendResult.Failed;
+        }
+    }
+
+    /// <summary>
+    /// After a failed write or fsync the file's tail is unknown (Linux may have dropped the dirty pages), so
+    /// it is cut back; if even that fails the segment is closed and the next group starts a new one.
+    /// </summary>
+    private void TruncateAfterFailure(long offset)
+    {
+        if (_active is null)
+        {
+            return;
+        }
+
+        try
+        {
+            RandomAccess.SetLength(_active, offset);
+            Durable.DataSync(_active);
+            _activeLength = offset;
+        }
+        catch (IOException)
+        {
+            CloseActive();
+        }
+    }
+
+    private WalSegment EnsureActiveSegment(long firstSeq)
+    {
+        if (_activeSegment is not null && _active is not null && _activeLength < _options.SegmentBytes)
+        {
+            return _activeSegment;
+        }
+
+        CloseActive();
+        var segment = new WalSegment(firstSeq, Path.Combine(_dir, WalSegment.FileName(firstSeq)));
+        _active = File.OpenHandle(segment.Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        Durable.SyncDirectory(_dir);
+        _activeLength = 0;
+        _activeSegment = segment;
+        lock (_gate)
+        {
+            _segments.Add(segment);
+        }
+
+        return segment;
+    }
+
+    private void CloseActive()
+    {
+        if (_activeSegment is not null)
+        {
+            lock (_gate)
+            {
+                _activeSegment.Sealed = true;
+                WakeReaders();
+            }
+        }
+
+        _active?.Dispose();
+        _active = null;
+        _activeSegment = null;
+    }
+
+    // ---- readers' view (called under _gate) ----
+
+    internal object Gate => _gate;
+
+    internal long DurableSeq => _durableSeq;
+
+    internal long DurableBytes => _durableBytes;
+
+    internal TimeProvider Time => _time;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>Every assigned position is on disk (or failed) and intake is closed: readers may end.</summary>
+    internal bool Ended => _completed && _pendingCount == 0 && !_writing && _durableSeq == _nextSeq;
+
+    internal WalSegment? SegmentAtOrAfter(long seq)
+    {
+        WalSegment? found = null;
+        foreach (var s in _segments)
+        {
+            if (s.FirstSeq <= seq)
+            {
+                found = s;
+            }
+            else
+            {
+                return found ?? s;
+            }
+        }
+
+        return found;
+    }
+
+    internal WalSegment? NextSegment(WalSegment segment)
+    {
+        foreach (var s in _segments)
+        {
+            if (s.FirstSeq > segment.FirstSeq)
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    internal void CorruptFoundByReader(WalSegment segment, string sink, long offset)
+    {
+        _metrics?.WalCorruptSegment();
+        LogCorruptAtRead(_logger, sink, segment.Path, offset);
+    }
+
+    internal void OnReleased(bool segmentFreed)
+    {
+        _cursorsDirty = true;
+        if (segmentFreed)
+        {
+            _maintenanceSignal.Release();
+        }
+    }
+
+    /// <summary>Whether the oldest segment is now released by every reader (called under _gate).</summary>
+    internal bool OldestSegmentFree() => _segments.Count > 1 && _segments[1].FirstSeq <= MinReleased();
+
+    private long MinReleased()
+    {
+        var min = _nextSeq;
+        foreach (var r in _readers)
+        {
+            min = Math.Min(min, r.ReleasedPos);
+        }
+
+        return min;
+    }
+
+    private void WakeReaders()
+    {
+        foreach (var reader in _readers)
+        {
+            reader.WakeIfDue(_durableSeq, _completed);
+        }
+    }
+
+    // ---- cursors and segment deletion ----
+
+    private async Task MaintenanceLoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(token);
+                var tick = Task.Delay(_options.CursorInterval, _time, cts.Token);
+                await Task.WhenAny(tick, _maintenanceSignal.WaitAsync(token)).ConfigureAwait(false);
+                await cts.CancelAsync().ConfigureAwait(false);
+                if (token.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                PersistCursors();
+                DeleteReleasedSegments();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogMaintenanceFailed(_logger, ex);
+            }
+        }
+    }
+
+    private void PersistCursors()
+    {
+        string text;
+        lock (_gate)
+        {
+            if (!_cursorsDirty || _readers.Count == 0)
+            {
+                return;
+            }
+
+            _cursorsDirty = false;
+            var sb = new StringBuilder();
+            foreach (var r in _readers)
+            {
+                sb.Append(r.SinkName).Append(' ').Append(r.ReleasedPos.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            }
+
+            text = sb.ToString();
+        }
+
+        var path = Path.Combine(_dir, CursorFileName);
+        var tmp = path + ".tmp";
+        using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(tmp, path, overwrite: true);
+        Durable.SyncDirectory(_dir);
+    }
+
+    private void DeleteReleasedSegments()
+    {
+        while (true)
+        {
+            WalSegment victim;
+            long length;
+            lock (_gate)
+            {
+                if (!OldestSegmentFree())
+                {
+                    return;
+                }
+
+                victim = _segments[0];
+                _segments.RemoveAt(0);
+                length = victim.DurableLength;
+            }
+
+            File.Delete(victim.Path);
+            lock (_gate)
+            {
+                _diskBytes -= length;
+            }
+
+            LogSegmentDeleted(_logger, victim.Path);
+        }
+    }
+
+    private Dictionary<string, long>? LoadCursors()
+    {
+        var path = Path.Combine(_dir, CursorFileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in File.ReadAllLines(path))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length != 2 || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq))
+            {
+                LogCursorsUnreadable(_logger, path);
+                return null;
+            }
+
+            cursors[parts[0]] = seq;
+        }
+
+        return cursors;
+    }
+
+    // ---- start-up ----
+
+    private void Recover()
+    {
+        var files = new List<(long FirstSeq, string Path)>();
+        foreach (var file in Directory.EnumerateFiles(_dir, "*" + WalSegment.Extension))
+        {
+            if (WalSegment.TryParseName(Path.GetFileName(file), out var firstSeq))
+            {
+                files.Add((firstSeq, file));
+            }
+        }
+
+        files.Sort((a, b) => a.FirstSeq.CompareTo(b.FirstSeq));
+        var wanted = _savedCursors?.Values.Distinct().Order().ToArray() ?? [];
+        var lastSeq = -1L;
+        var buffer = new byte[1024 * 1024];
+        for (var i = 0; i < files.Count; i++)
+        {
+            var (firstSeq, path) = files[i];
+            var isLast = i == files.Count - 1;
+            var nextFirst = isLast ? long.MaxValue : files[i + 1].FirstSeq;
+            var scan = ScanSegment(path, firstSeq, nextFirst, lastSeq, wanted, ref buffer);
+            if (scan.BadAt is { } badAt)
+            {
+                if (isLast)
+                {
+                    CutTornTail(path, badAt, scan.FileLength);
+                }
+                else
+                {
+                    MoveAside(path, badAt, scan.FileLength);
+                }
+            }
+
+            var segment = new WalSegment(firstSeq, path)
+            {
+                DurableLength = scan.GoodLength,
+                LastSeq = scan.Records > 0 ? scan.LastSeq : firstSeq - 1,
+                Sealed = !isLast,
+            };
+            _segments.Add(segment);
+            _diskBytes += scan.GoodLength;
+            if (scan.Records > 0)
+            {
+                lastSeq = scan.LastSeq;
+            }
+        }
+
+        var next = Math.Max(lastSeq + 1, _segments.Count > 0 ? _segments[^1].FirstSeq : 0);
+        if (_savedCursors is { Count: > 0 })
+        {
+            next = Math.Max(next, _savedCursors.Values.Max());
+        }
+
+        _nextSeq = next;
+        _durableSeq = next;
+        _durableBytes = _diskBytes;
+        if (_segments.Count > 0)
+        {
+            // Keep appending to the newest segment; the writer opens it at its good length.
+            var last = _segments[^1];
+            last.Sealed = false;
+            _activeSegment = last;
+            _active = File.OpenHandle(last.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            _activeLength = last.DurableLength;
+        }
+
+        LogOpened(_logger, _dir, _segments.Count, _diskBytes, _nextSeq);
+    }
+
+    private readonly record struct SegmentScan(long GoodLength, long FileLength, long Records, long LastSeq, long? BadAt);
+
+    private SegmentScan ScanSegment(string path, long firstSeq, long nextFirst, long previousSeq, long[] wanted, ref byte[] buffer)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var length = RandomAccess.GetLength(handle);
+        long offset = 0;
+        long records = 0;
+        var lastSeq = previousSeq;
+        while (offset < length)
+        {
+            var want = (int)Math.Min(buffer.Length, length - offset);
+            var read = RandomAccess.Read(handle, buffer.AsSpan(0, want), offset);
+            var span = buffer.AsSpan(0, read);
+            var at = 0;
+            while (at < span.Length)
+            {
+                var result = WalRecordFormat.Peek(span[at..], out var seq, out var size);
+                if (result == WalDecode.Incomplete && offset + at + WalRecordFormat.HeaderSize <= length && at > 0)
+                {
+                    break; // the record continues past this read: read again from its start
+                }
+
+                if (result == WalDecode.Incomplete && at == 0 && read == want && want < length - offset)
+                {
+                    buffer = new byte[buffer.Length * 2 > WalRecordFormat.MaxPayload * 2 ? buffer.Length : buffer.Length * 2];
+                    break;
+                }
+
+                if (result != WalDecode.Record || seq <= lastSeq || seq < firstSeq || seq >= nextFirst)
+                {
+                    return new SegmentScan(offset + at, length, records, lastSeq, offset + at);
+                }
+
+                foreach (var w in wanted)
+                {
+                    if (seq < w)
+                    {
+                        _bytesBeforeSeq[w] = _bytesBeforeSeq.GetValueOrDefault(w) + size;
+                    }
+                }
+
+                lastSeq = seq;
+                records++;
+                at += size;
+            }
+
+            if (at == 0 && read < want)
+            {
+                return new SegmentScan(offset, length, records, lastSeq, offset);
+            }
+
+            offset += at;
+        }
+
+        return new SegmentScan(offset, length, records, lastSeq, null);
+    }
+
+    private void CutTornTail(string path, long goodLength, long fileLength)
+    {
+        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            RandomAccess.SetLength(handle, goodLength);
+            Durable.DataSync(handle);
+        }
+
+        _metrics?.WalTornTail();
+        LogTornTail(_logger, path, fileLength - goodLength);
+    }
+
+    private void MoveAside(string path, long goodLength, long fileLength)
+    {
+        var corruptDir = Path.Combine(_dir, CorruptFolder);
+        Directory.CreateDirectory(corruptDir);
+        var aside = Path.Combine(corruptDir, Path.GetFileName(path) + "." + _time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        File.Move(path, aside);
+
+        // The records before the damage were acknowledged and are good: put them back.
+        using (var source = File.OpenHandle(aside, FileMode.Open, FileAccess.Read))
+        using (var target = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            var buffer = new byte[1024 * 1024];
+            long at = 0;
+            while (at < goodLength)
+            {
+                var n = RandomAccess.Read(source, buffer.AsSpan(0, (int)Math.Min(buffer.Length, goodLength - at)), at);
+                RandomAccess.Write(target, buffer.AsSpan(0, n), at);
+                at += n;
+            }
+
+            Durable.DataSync(target);
+        }
+
+        Durable.SyncDirectory(_dir);
+        _metrics?.WalCorruptSegment();
+        LogCorruptSegment(_logger, path, goodLength, fileLength - goodLength, aside);
+    }
+
+    // ---- shutdown ----
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        Complete();
+        StopThreads();
+        try
+        {
+            Checkpoint();
+            DeleteReleasedSegments();
+        }
+        catch (IOException ex)
+        {
+            LogMaintenanceFailed(_logger, ex);
+        }
+
+        Close();
+    }
+
+    /// <summary>For tests: stop as a kill -9 would, without writing cursors (what is acknowledged is already on disk).</summary>
+    internal void Crash()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        StopThreads();
+        Close();
+    }
+
+    private void StopThreads()
+    {
+        lock (_gate)
+        {
+            _stopWriter = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        _writer.Join();
+        _stop.Cancel();
+        try
+        {
+            _maintenance.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Close()
+    {
+        _active?.Dispose();
+        _active = null;
+        lock (_gate)
+        {
+            foreach (var reader in _readers)
+            {
+                reader.CloseFile();
+            }
+        }
+
+        _stop.Dispose();
+        _maintenanceSignal.Dispose();
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Write-ahead log {Dir}: {Segments} segments, {Bytes} bytes, next sequence number {Next}.")]
+    private static partial void LogOpened(ILogger logger, string dir, int segments, long bytes, long next);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Sink {Sink} resumes at sequence number {Start}: {Redeliver} events on disk are delivered (again).")]
+    private static partial void LogReaderOpened(ILogger logger, string sink, long start, long redeliver);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Write-ahead log {Path}: cut a torn tail of {Bytes} bytes (a write that was never acknowledged).")]
+    private static partial void LogTornTail(ILogger logger, string path, long bytes);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Error,
+        Message = "Write-ahead log {Path} is corrupt after {Good} good bytes; {Lost} bytes after it are lost. The file was moved to {Aside} and its good part put back.")]
+    private static partial void LogCorruptSegment(ILogger logger, string path, long good, long lost, string aside);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Error, Message = "Write-ahead log: writing {Count} events failed; they were answered 503.")]
+    private static partial void LogWriteFailed(ILogger logger, int count, Exception error);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "Write-ahead log: writing cursors or deleting segments failed; will try again.")]
+    private static partial void LogMaintenanceFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "Write-ahead log {Path} is unreadable; every sink starts from the oldest segment (duplicates are absorbed by event_id).")]
+    private static partial void LogCursorsUnreadable(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Debug, Message = "Write-ahead log: deleted {Path}, released by every sink.")]
+    private static partial void LogSegmentDeleted(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Error, Message = "Sink {Sink}: a record in {Path} at offset {Offset} is corrupt; the rest of that segment is skipped.")]
+    private static partial void LogCorruptAtRead(ILogger logger, string sink, string path, long offset);
+}
