@@ -240,6 +240,13 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         PersistCursors();
     }
 
+    /// <summary>Writes the cursors and deletes released segments now (the background loop does this about once a second).</summary>
+    internal void Maintain()
+    {
+        PersistCursors();
+        DeleteReleasedSegments();
+    }
+
     private static TaskCompletionSource<AppendResult> NewCommit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // ---- the writer: group commit ----

@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using GoTrack.Core.Queue;
+using GoTrack.Core.Queue.Wal;
+using GoTrack.Tests.Support;
+using Record = GoTrack.Core.Events.Record;
+
+namespace GoTrack.Tests.Queue;
+
+public sealed class WriteAheadLogTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private WalOptions Options(long segmentBytes = 64 * 1024, long maxBytes = 1024 * 1024) =>
+        new() { Directory = _dir.File("wal"), SegmentBytes = segmentBytes, MaxBytes = maxBytes };
+
+    internal static Record R(int size = 100, string type = "pageview") =>
+        new(Guid.CreateVersion7(), DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_123), type, RandomJson(size));
+
+    private static byte[] RandomJson(int size)
+    {
+        var bytes = new byte[size];
+        Random.Shared.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static async Task<List<Record>> ReadAll(ILogReader reader, int expected, bool release = true)
+    {
+        var got = new List<Record>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (got.Count < expected)
+        {
+            var batch = await reader.ReadBatchAsync(1000, TimeSpan.Zero, cts.Token);
+            got.AddRange(batch.Records.ToArray());
+            if (release)
+            {
+                reader.Release(batch);
+            }
+        }
+
+        return got;
+    }
+
+    [Fact]
+    public async Task A_record_comes_back_as_it_was_appended_with_its_trace_context()
+    {
+        var origin = new ActivityContext(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        var record = new Record(Guid.NewGuid(), DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_123), "café", "{\"e\":\"café\"}"u8.ToArray(), origin);
+        using var log = new WriteAheadLog(Options());
+        var reader = log.OpenReader("log");
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(record, default));
+
+        var back = Assert.Single(await ReadAll(reader, 1));
+        Assert.Equal(record.EventId, back.EventId);
+        Assert.Equal(record.Timestamp, back.Timestamp);
+        Assert.Equal("café", back.Type);
+        Assert.Equal(record.Json, back.Json);
+        Assert.Equal(origin, back.Origin);
+    }
+
+    [Fact]
+    public async Task After_a_crash_each_sink_resumes_at_its_saved_cursor_and_gets_everything_after_it()
+    {
+        var records = Enumerable.Range(0, 300).Select(_ => R()).ToArray();
+        var log = new WriteAheadLog(Options());
+        var fast = log.OpenReader("fast");
+        var slow = log.OpenReader("slow");
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(records, default));
+        Assert.Equal(300, (await ReadAll(fast, 300)).Count);
+        var slowBatch = await slow.ReadBatchAsync(100, TimeSpan.Zero, default);
+        slow.Release(slowBatch);
+        log.Checkpoint();
+        var unsaved = await slow.ReadBatchAsync(50, TimeSpan.Zero, default);
+        slow.Release(unsaved); // released after the checkpoint: not saved, so delivered again
+        log.Crash();
+
+        using var reopened = new WriteAheadLog(Options());
+        var fast2 = reopened.OpenReader("fast");
+        var slow2 = reopened.OpenReader("slow");
+        Assert.Equal(0, fast2.Pending);
+        Assert.Equal(200, slow2.Pending);
+        var again = await ReadAll(slow2, 200);
+        Assert.Equal(records[100..].Select(r => r.EventId), again.Select(r => r.EventId));
+        Assert.Equal(records[100..].Select(r => r.Json), again.Select(r => r.Json));
+
+        // New appends continue the sequence after the recovered ones, and every reader gets them.
+        Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(R(), default));
+        Assert.Single(await ReadAll(fast2, 1));
+        Assert.Single(await ReadAll(slow2, 1));
+    }
+
+    [Fact]
+    public async Task A_torn_tail_is_cut_and_appending_goes_on_after_the_last_good_record()
+    {
+        using var metrics = new MetricsCapture();
+        var log = new WriteAheadLog(Options());
+        log.OpenReader("log");
+        var records = Enumerable.Range(0, 10).Select(_ => R()).ToArray();
+        await log.AppendAsync(records, default);
+        var segment = Assert.Single(log.SegmentPaths());
+        log.Crash();
+
+        // A group write that was never acknowledged: a whole record, then half of one.
+        var good = new FileInfo(segment).Length;
+        var torn = new byte[WalRecordFormat.SizeOf(records[0])];
+        WalRecordFormat.Encode(R(), 10, torn);
+        await using (var f = new FileStream(segment, FileMode.Append))
+        {
+            f.Write(torn.AsSpan(0, torn.Length / 2));
+        }
+
+        using var reopened = new WriteAheadLog(Options(), metrics: metrics.Metrics);
+        Assert.Equal(good, new FileInfo(segment).Length);
+        Assert.Equal(1, metrics.Counter("gotrack.wal_torn_tails"));
+        var reader = reopened.OpenReader("log");
+        var extra = R();
+        Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
+        var all = await ReadAll(reader, 11);
+        Assert.Equal(records.Select(r => r.EventId).Append(extra.EventId), all.Select(r => r.EventId));
+    }
+
+    [Fact]
+    public async Task A_corrupt_older_segment_is_moved_aside_its_good_prefix_kept_and_the_loss_counted()
+    {
+        using var metrics = new MetricsCapture();
+        var log = new WriteAheadLog(Options(segmentBytes: 4096));
+        log.OpenReader("log");
+        var records = new List<Record>();
+        for (var i = 0; i < 60; i++)
+        {
+            var r = R(200);
+            records.Add(r);
+            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
+        }
+
+        var segments = log.SegmentPaths();
+        Assert.True(segments.Count >= 3, "segments: " + segments.Count);
+        log.Crash();
+
+        // Flip a byte in the third record of the first segment.
+        var size = WalRecordFormat.SizeOf(records[0]);
+        var damaged = segments[0];
+        var bytes = await File.ReadAllBytesAsync(damaged);
+        bytes[(2 * size) + 40] ^= 0xFF;
+        await File.WriteAllBytesAsync(damaged, bytes);
+        var recordsInFirst = bytes.Length / size;
+
+        using var reopened = new WriteAheadLog(Options(segmentBytes: 4096), metrics: metrics.Metrics);
+        Assert.Equal(1, metrics.Counter("gotrack.wal_corrupt_segments"));
+        Assert.Single(Directory.GetFiles(Path.Combine(reopened.DirectoryPath, "corrupt")));
+        Assert.Equal(2 * size, new FileInfo(damaged).Length);
+
+        var reader = reopened.OpenReader("log");
+        var expected = records.Take(2).Concat(records.Skip(recordsInFirst)).Select(r => r.EventId).ToList();
+        var got = await ReadAll(reader, expected.Count);
+        Assert.Equal(expected, got.Select(r => r.EventId));
+        Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(R(), default));
+    }
+
+    [Fact]
+    public async Task Segments_are_deleted_once_every_sink_released_them_and_the_byte_bound_refuses_then_recovers()
+    {
+        var options = Options(segmentBytes: 4096, maxBytes: 16 * 1024);
+        using var log = new WriteAheadLog(options);
+        var a = log.OpenReader("a");
+        var b = log.OpenReader("b");
+        var accepted = 0;
+        while (await log.AppendAsync(R(200), default) == AppendResult.Accepted)
+        {
+            accepted++;
+        }
+
+        Assert.True(log.Usage.Fill > 0.9);
+        await ReadAll(a, accepted);
+        Assert.Equal(AppendResult.Full, await log.AppendAsync(R(200), default)); // b holds every segment
+        await ReadAll(b, accepted);
+        log.Maintain();
+        Assert.Single(log.SegmentPaths());
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(200), default));
+    }
+
+    [Fact]
+    public async Task A_sink_added_to_outputs_starts_at_the_end_and_a_removed_sink_holds_nothing()
+    {
+        var options = Options(segmentBytes: 4096);
+        var log = new WriteAheadLog(options);
+        var a = log.OpenReader("a");
+        log.OpenReader("gone");
+        var first = Enumerable.Range(0, 50).Select(_ => R(200)).ToArray();
+        await log.AppendAsync(first, default);
+        await ReadAll(a, 50);
+        log.Dispose();
+
+        using var reopened = new WriteAheadLog(options);
+        var a2 = reopened.OpenReader("a");
+        var added = reopened.OpenReader("added");
+        Assert.Equal(0, added.Pending);
+        Assert.Equal(0, a2.Pending);
+
+        // "gone" never released anything, but it is not open: its segments go once a and added are past them.
+        var next = R();
+        await reopened.AppendAsync(next, default);
+        Assert.Equal(next.EventId, Assert.Single(await ReadAll(added, 1)).EventId);
+        Assert.Equal(next.EventId, Assert.Single(await ReadAll(a2, 1)).EventId);
+        reopened.Maintain();
+        Assert.Single(reopened.SegmentPaths());
+    }
+
+    [Fact]
+    public async Task Without_a_cursors_file_every_sink_starts_from_the_oldest_segment()
+    {
+        var log = new WriteAheadLog(Options());
+        var reader = log.OpenReader("log");
+        var records = Enumerable.Range(0, 20).Select(_ => R()).ToArray();
+        await log.AppendAsync(records, default);
+        await ReadAll(reader, 20);
+        log.Dispose();
+        File.Delete(Path.Combine(_dir.File("wal"), "cursors"));
+
+        using var reopened = new WriteAheadLog(Options());
+        var again = reopened.OpenReader("log");
+        Assert.Equal(records.Select(r => r.EventId), (await ReadAll(again, 20)).Select(r => r.EventId));
+    }
+
+    [Fact]
+    public async Task SkipThrough_passes_over_what_the_sink_already_holds_and_nothing_when_the_id_is_not_there()
+    {
+        var log = new WriteAheadLog(Options());
+        var reader = log.OpenReader("log");
+        var records = Enumerable.Range(0, 30).Select(_ => R()).ToArray();
+        await log.AppendAsync(records, default);
+        log.Crash();
+
+        using (var reopened = new WriteAheadLog(Options()))
+        {
+            var r = reopened.OpenReader("log");
+            Assert.Equal(0, r.SkipThrough(Guid.NewGuid()));
+            Assert.Equal(30, r.Pending);
+            Assert.Equal(18, r.SkipThrough(records[17].EventId));
+            Assert.Equal(12, r.Pending);
+            Assert.Equal(records[18..].Select(x => x.EventId), (await ReadAll(r, 12)).Select(x => x.EventId));
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_appenders_share_fsyncs_and_every_acknowledged_record_is_read_once_in_order_per_appender()
+    {
+        using var metrics = new MetricsCapture();
+        using var log = new WriteAheadLog(Options(segmentBytes: 256 * 1024, maxBytes: 64L * 1024 * 1024), metrics: metrics.Metrics);
+        var reader = log.OpenReader("log");
+        const int Appenders = 32;
+        const int Each = 100;
+        var sent = new Guid[Appenders][];
+        await Task.WhenAll(Enumerable.Range(0, Appenders).Select(a => Task.Run(async () =>
+        {
+            sent[a] = new Guid[Each];
+            for (var i = 0; i < Each; i++)
+            {
+                var r = R(150);
+                sent[a][i] = r.EventId;
+                Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
+            }
+        })));
+
+        var got = (await ReadAll(reader, Appenders * Each)).Select(r => r.EventId).ToList();
+        Assert.Equal(Appenders * Each, got.Count);
+        Assert.Equal(Appenders * Each, got.Distinct().Count());
+        var position = got.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i);
+        foreach (var appender in sent)
+        {
+            Assert.True(appender.Select(id => position[id]).Order().SequenceEqual(appender.Select(id => position[id])));
+        }
+
+        Assert.True(metrics.Measurements("gotrack.wal_fsync") < Appenders * Each, "no group commit: one fsync per append");
+    }
+
+    [Fact]
+    public async Task Complete_refuses_appends_and_readers_end_after_the_last_record()
+    {
+        using var log = new WriteAheadLog(Options());
+        var reader = log.OpenReader("log");
+        await log.AppendAsync(Enumerable.Range(0, 5).Select(_ => R()).ToArray(), default);
+        log.Complete();
+        Assert.Equal(AppendResult.Closed, await log.AppendAsync(R(), default));
+        var batch = await reader.ReadBatchAsync(100, TimeSpan.FromSeconds(30), default);
+        Assert.Equal(5, batch.Count);
+        reader.Release(batch);
+        Assert.True((await reader.ReadBatchAsync(100, TimeSpan.FromSeconds(30), default)).IsEmpty);
+    }
+}
