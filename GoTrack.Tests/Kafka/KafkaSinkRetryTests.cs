@@ -30,7 +30,7 @@ public sealed class KafkaSinkRetryTests : IDisposable
         _kafka.Cluster.SetBrokerUp();
         await sink.WriteBatchAsync(batch, CancellationToken.None);
 
-        var messages = await _kafka.ReadAsync(200, settle: TimeSpan.FromSeconds(2));
+        var messages = await _kafka.ReadAsync(200);
         Assert.Equal(200, messages.Count);
         Assert.Equal(batch.Select(r => r.EventId.ToString()).ToHashSet(), messages.Select(m => m.Key()).ToHashSet());
     }

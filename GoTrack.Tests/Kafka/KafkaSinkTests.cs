@@ -107,7 +107,7 @@ public sealed class KafkaSinkTests : IDisposable
         _kafka.Cluster.SetBrokerUp();
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(60));
 
-        var messages = await _kafka.ReadAsync(220, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(220);
         var expected = app.Lines().Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!).ToHashSet();
         Assert.Equal(220, expected.Count);
         Assert.Equal(expected, messages.Select(m => m.Key()).ToHashSet());
@@ -129,7 +129,7 @@ public sealed class KafkaSinkTests : IDisposable
         Assert.Equal(300, await client.SendPixelsAsync(300, "err"));
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(60));
 
-        var messages = await _kafka.ReadAsync(305, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(305);
         Assert.Equal(305, messages.Count);
         Assert.Equal(305, messages.Select(m => m.Key()).Distinct().Count());
     }
@@ -152,7 +152,7 @@ public sealed class KafkaSinkTests : IDisposable
         Assert.Equal(100, await client.SendPixelsAsync(100, "err"));
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(60));
 
-        var messages = await _kafka.ReadAsync(105, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(105);
         Assert.Equal(105, messages.Count);
         Assert.Equal(105, messages.Select(m => m.Key()).Distinct().Count());
     }
@@ -172,7 +172,7 @@ public sealed class KafkaSinkTests : IDisposable
         _kafka.Cluster.SetTopicError(MockKafka.Topic, ErrorCode.NoError);
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(60));
 
-        var messages = await _kafka.ReadAsync(40, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(40);
         Assert.Equal(40, messages.Select(m => m.Key()).Distinct().Count());
     }
 
@@ -201,7 +201,7 @@ public sealed class KafkaSinkTests : IDisposable
 
         _kafka.Cluster.SetBrokerUp();
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(60));
-        var messages = await _kafka.ReadAsync(25, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(25);
         Assert.Equal(25, messages.Select(m => m.Key()).Distinct().Count());
     }
 
@@ -213,7 +213,7 @@ public sealed class KafkaSinkTests : IDisposable
         Assert.Equal(500, await client.SendPixelsAsync(500));
         app.Dispose();
 
-        var messages = await _kafka.ReadAsync(500, settle: TimeSpan.FromSeconds(1));
+        var messages = await _kafka.ReadAsync(500);
         Assert.Equal(500, messages.Count);
         Assert.Equal(500, messages.Select(m => m.Key()).Distinct().Count());
     }

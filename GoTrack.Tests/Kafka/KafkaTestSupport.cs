@@ -44,14 +44,14 @@ public sealed class MockKafka : IDisposable
     }
 
     /// <summary>
-    /// Reads the topic from the beginning of every partition until <paramref name="expected"/> messages are
-    /// in, then keeps reading for <paramref name="settle"/> to catch any extra (duplicate) ones.
+    /// Every message in the topic now: each partition is read up to the high watermark it had when the
+    /// read began, so the count is exact (no waiting for a quiet spell). Call it once the producer side has
+    /// reported delivery. <paramref name="expected"/> only sizes the list.
     /// </summary>
-    public Task<List<ConsumeResult<byte[], byte[]>>> ReadAsync(int expected, TimeSpan? timeout = null, TimeSpan? settle = null, string topic = Topic) =>
+    public Task<List<ConsumeResult<byte[], byte[]>>> ReadAsync(int expected, TimeSpan? timeout = null, string topic = Topic) =>
         Task.Run(() =>
         {
             var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-            var quiet = settle ?? TimeSpan.FromMilliseconds(500);
             using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap }).Build();
             var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
             using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
@@ -61,25 +61,39 @@ public sealed class MockKafka : IDisposable
                 EnableAutoCommit = false,
                 AutoOffsetReset = AutoOffsetReset.Earliest,
             }).Build();
-            consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
-            var results = new List<ConsumeResult<byte[], byte[]>>();
-            DateTime? reached = null;
-            while (DateTime.UtcNow < deadline)
+            var remaining = new Dictionary<int, long>();
+            foreach (var p in partitions)
             {
-                if (reached is { } at && DateTime.UtcNow - at > quiet)
+                var high = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10)).High.Value;
+                if (high > 0)
                 {
-                    break;
+                    remaining[p.PartitionId] = high;
+                }
+            }
+
+            consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
+            var results = new List<ConsumeResult<byte[], byte[]>>(expected);
+            while (remaining.Count > 0)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"read {results.Count} messages; partitions not read to their high watermark: {string.Join(", ", remaining.Keys)}");
                 }
 
                 var r = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (r?.Message is not null)
+                if (r?.Message is null)
                 {
-                    results.Add(r);
+                    continue;
                 }
 
-                if (reached is null && results.Count >= expected)
+                var partition = r.TopicPartition.Partition.Value;
+                if (remaining.TryGetValue(partition, out var high) && r.Offset.Value < high)
                 {
-                    reached = DateTime.UtcNow;
+                    results.Add(r);
+                    if (r.Offset.Value + 1 >= high)
+                    {
+                        remaining.Remove(partition);
+                    }
                 }
             }
 

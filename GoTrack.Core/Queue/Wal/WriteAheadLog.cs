@@ -42,6 +42,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     // Guards everything below it, and is the monitor the writer thread waits on.
     private readonly object _gate = new();
+    private readonly object _persistGate = new();
     private readonly List<WalSegment> _segments = [];
     private readonly List<WalReader> _readers = [];
     private readonly Dictionary<string, long>? _savedCursors;
@@ -485,7 +486,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             {
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(token);
                 var tick = Task.Delay(_options.CursorInterval, _time, cts.Token);
-                await Task.WhenAny(tick, _maintenanceSignal.WaitAsync(token)).ConfigureAwait(false);
+                await Task.WhenAny(tick, _maintenanceSignal.WaitAsync(cts.Token)).ConfigureAwait(false);
                 await cts.CancelAsync().ConfigureAwait(false);
                 if (token.IsCancellationRequested)
                 {
@@ -504,34 +505,51 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private void PersistCursors()
     {
-        string text;
-        lock (_gate)
+        // The background loop, Checkpoint and Dispose may all get here: one writer at a time, and the
+        // snapshot is taken inside, so a later write never carries older positions.
+        lock (_persistGate)
         {
-            if (!_cursorsDirty || _readers.Count == 0)
+            string text;
+            lock (_gate)
             {
-                return;
+                if (!_cursorsDirty || _readers.Count == 0)
+                {
+                    return;
+                }
+
+                _cursorsDirty = false;
+                var sb = new StringBuilder();
+                foreach (var r in _readers)
+                {
+                    sb.Append(r.SinkName).Append(' ').Append(r.ReleasedPos.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                }
+
+                text = sb.ToString();
             }
 
-            _cursorsDirty = false;
-            var sb = new StringBuilder();
-            foreach (var r in _readers)
+            var path = Path.Combine(_dir, CursorFileName);
+            var tmp = path + ".tmp";
+            try
             {
-                sb.Append(r.SinkName).Append(' ').Append(r.ReleasedPos.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
+                {
+                    file.Write(Encoding.UTF8.GetBytes(text));
+                    file.Flush(flushToDisk: true);
+                }
+
+                File.Move(tmp, path, overwrite: true);
+                Durable.SyncDirectory(_dir);
             }
+            catch
+            {
+                lock (_gate)
+                {
+                    _cursorsDirty = true;
+                }
 
-            text = sb.ToString();
+                throw;
+            }
         }
-
-        var path = Path.Combine(_dir, CursorFileName);
-        var tmp = path + ".tmp";
-        using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
-        {
-            file.Write(Encoding.UTF8.GetBytes(text));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(tmp, path, overwrite: true);
-        Durable.SyncDirectory(_dir);
     }
 
     private void DeleteReleasedSegments()
