@@ -28,8 +28,6 @@ public sealed class GoTrackMetrics
     private readonly Counter<long> _deadLetters;
     private readonly Histogram<double> _walFsync;
     private readonly Histogram<long> _walGroup;
-    private readonly Counter<long> _walCorrupt;
-    private readonly Counter<long> _walTornTails;
     private readonly Meter _meter;
 
     public GoTrackMetrics(IMeterFactory meterFactory)
@@ -51,8 +49,6 @@ public sealed class GoTrackMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _walGroup = _meter.CreateHistogram<long>("gotrack.wal_group_events", description: "ACK_MODE=wal: events made durable by one fsync (the group commit's size).",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096] });
-        _walCorrupt = _meter.CreateCounter<long>("gotrack.wal_corrupt_segments", description: "ACK_MODE=wal: segments found damaged (moved aside at start, or skipped by a reader).");
-        _walTornTails = _meter.CreateCounter<long>("gotrack.wal_torn_tails", description: "ACK_MODE=wal: torn tails cut off at start (writes that were never acknowledged).");
     }
 
     public void WalFsync(TimeSpan elapsed, int groupEvents)
@@ -61,13 +57,19 @@ public sealed class GoTrackMetrics
         _walGroup.Record(groupEvents);
     }
 
-    public void WalCorruptSegment() => _walCorrupt.Add(1);
-
-    public void WalTornTail() => _walTornTails.Add(1);
-
-    /// <summary>Registers the write-ahead log's size gauge.</summary>
-    public void ObserveWalBytes(Func<long> observe) =>
-        _meter.CreateObservableGauge("gotrack.wal_bytes", observe, description: "ACK_MODE=wal: bytes of segments on disk (bounded by WAL_MAX_BYTES).");
+    /// <summary>
+    /// Registers the write-ahead log's size gauge and its damage counters. The counters are observed from
+    /// the log's own totals, so damage found while opening it, before any exporter listened, is reported,
+    /// and both series exist at zero from the start.
+    /// </summary>
+    public void ObserveWal(Func<long> bytes, Func<long> corruptSegments, Func<long> tornTails)
+    {
+        _meter.CreateObservableGauge("gotrack.wal_bytes", bytes, description: "ACK_MODE=wal: bytes of segments on disk (bounded by WAL_MAX_BYTES).");
+        _meter.CreateObservableCounter("gotrack.wal_corrupt_segments", corruptSegments,
+            description: "ACK_MODE=wal: segments found damaged (moved aside at start, or skipped by a reader).");
+        _meter.CreateObservableCounter("gotrack.wal_torn_tails", tornTails,
+            description: "ACK_MODE=wal: torn tails cut off at start (writes that were never acknowledged).");
+    }
 
     /// <summary>Registers the per-sink backlog-in-bytes gauge.</summary>
     public void ObserveQueueBytes(Func<IEnumerable<Measurement<long>>> observe) =>

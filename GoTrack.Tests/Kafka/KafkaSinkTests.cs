@@ -87,10 +87,12 @@ public sealed class KafkaSinkTests : IDisposable
         await client.WaitReadyStatusAsync(HttpStatusCode.OK, TimeSpan.FromSeconds(30));
     }
 
-    [Fact]
-    public async Task An_outage_of_several_seconds_loses_nothing()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("wal")]
+    public async Task An_outage_of_several_seconds_loses_nothing(string ackMode)
     {
-        using var app = _kafka.Ingest();
+        using var app = _kafka.Ingest(("ACK_MODE", ackMode));
         var client = app.CreateClient();
         Assert.Equal(20, await client.SendPixelsAsync(20, "before"));
         await app.WaitDeliveredAsync();

@@ -28,8 +28,9 @@ public sealed class PostgresOutageTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
-    private IngestFactory Ingest(string table) => new(new()
+    private IngestFactory Ingest(string table, string ackMode = "memory") => new(new()
     {
+        ["ACK_MODE"] = ackMode,
         ["OUTPUTS"] = "log,postgres",
         ["PG_DSN"] = _server.Uri(_database),
         ["PG_TABLE"] = table,
@@ -65,11 +66,13 @@ public sealed class PostgresOutageTests : IAsyncLifetime
 
     private static string Status(JsonElement checks, string name) => checks.GetProperty(name).GetProperty("status").GetString()!;
 
-    [Fact]
-    public async Task A_full_stop_and_start_mid_stream_loses_nothing_doubles_nothing_and_the_log_sink_keeps_going()
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("wal")]
+    public async Task A_full_stop_and_start_mid_stream_loses_nothing_doubles_nothing_and_the_log_sink_keeps_going(string ackMode)
     {
         var table = "restart_" + Guid.NewGuid().ToString("N")[..8];
-        using var factory = Ingest(table);
+        using var factory = Ingest(table, ackMode);
         using var client = factory.CreateClient();
         var sent = await PostgresIngestTests.PostEventsAsync(client, requests: 10, perRequest: 20);
         var stopping = _server.StopAsync();

@@ -93,7 +93,6 @@ public sealed class WriteAheadLogTests : IDisposable
     [Fact]
     public async Task A_torn_tail_is_cut_and_appending_goes_on_after_the_last_good_record()
     {
-        using var metrics = new MetricsCapture();
         var log = new WriteAheadLog(Options());
         log.OpenReader("log");
         var records = Enumerable.Range(0, 10).Select(_ => R()).ToArray();
@@ -110,9 +109,9 @@ public sealed class WriteAheadLogTests : IDisposable
             f.Write(torn.AsSpan(0, torn.Length / 2));
         }
 
-        using var reopened = new WriteAheadLog(Options(), metrics: metrics.Metrics);
+        using var reopened = new WriteAheadLog(Options());
         Assert.Equal(good, new FileInfo(segment).Length);
-        Assert.Equal(1, metrics.Counter("gotrack.wal_torn_tails"));
+        Assert.Equal(1, reopened.TornTails);
         var reader = reopened.OpenReader("log");
         var extra = R();
         Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
@@ -123,7 +122,6 @@ public sealed class WriteAheadLogTests : IDisposable
     [Fact]
     public async Task A_corrupt_older_segment_is_moved_aside_its_good_prefix_kept_and_the_loss_counted()
     {
-        using var metrics = new MetricsCapture();
         var log = new WriteAheadLog(Options(segmentBytes: 4096));
         log.OpenReader("log");
         var records = new List<Record>();
@@ -146,8 +144,8 @@ public sealed class WriteAheadLogTests : IDisposable
         await File.WriteAllBytesAsync(damaged, bytes);
         var recordsInFirst = bytes.Length / size;
 
-        using var reopened = new WriteAheadLog(Options(segmentBytes: 4096), metrics: metrics.Metrics);
-        Assert.Equal(1, metrics.Counter("gotrack.wal_corrupt_segments"));
+        using var reopened = new WriteAheadLog(Options(segmentBytes: 4096));
+        Assert.Equal(1, reopened.CorruptSegments);
         Assert.Single(Directory.GetFiles(Path.Combine(reopened.DirectoryPath, "corrupt")));
         Assert.Equal(2 * size, new FileInfo(damaged).Length);
 

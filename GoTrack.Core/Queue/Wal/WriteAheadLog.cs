@@ -71,6 +71,8 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     private readonly SemaphoreSlim _maintenanceSignal = new(0);
     private readonly Task _maintenance;
     private int _disposed;
+    private long _corruptSegments;
+    private long _tornTails;
 
     public WriteAheadLog(WalOptions options, TimeProvider? time = null, ILogger<WriteAheadLog>? logger = null, GoTrackMetrics? metrics = null)
     {
@@ -85,11 +87,17 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         Directory.CreateDirectory(_dir);
         _savedCursors = LoadCursors();
         Recover();
-        _metrics?.ObserveWalBytes(() => Volatile.Read(ref _diskBytes));
+        _metrics?.ObserveWal(() => Volatile.Read(ref _diskBytes), () => CorruptSegments, () => TornTails);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "gotrack-wal-writer" };
         _writer.Start();
         _maintenance = Task.Run(MaintenanceLoopAsync);
     }
+
+    /// <summary>Damaged segments found since this log was opened (also <c>gotrack_wal_corrupt_segments_total</c>).</summary>
+    public long CorruptSegments => Interlocked.Read(ref _corruptSegments);
+
+    /// <summary>Torn tails cut at start (also <c>gotrack_wal_torn_tails_total</c>).</summary>
+    public long TornTails => Interlocked.Read(ref _tornTails);
 
     /// <summary>The segments' folder.</summary>
     public string DirectoryPath => _dir;
@@ -440,7 +448,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     internal void CorruptFoundByReader(WalSegment segment, string sink, long offset)
     {
-        _metrics?.WalCorruptSegment();
+        Interlocked.Increment(ref _corruptSegments);
         LogCorruptAtRead(_logger, sink, segment.Path, offset);
     }
 
@@ -741,7 +749,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             Durable.DataSync(handle);
         }
 
-        _metrics?.WalTornTail();
+        Interlocked.Increment(ref _tornTails);
         LogTornTail(_logger, path, fileLength - goodLength);
     }
 
@@ -769,7 +777,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
 
         Durable.SyncDirectory(_dir);
-        _metrics?.WalCorruptSegment();
+        Interlocked.Increment(ref _corruptSegments);
         LogCorruptSegment(_logger, path, goodLength, fileLength - goodLength, aside);
     }
 
