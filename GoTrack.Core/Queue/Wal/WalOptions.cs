@@ -12,6 +12,6 @@ public sealed class WalOptions
     /// <summary>WAL_SEGMENT_MB, in bytes: a segment is closed and a new one begun once it reaches this size.</summary>
     public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>How often cursors are written when sinks move (they are also written at shutdown).</summary>
-    public TimeSpan CursorInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>How often cursors are written when sinks move (and at shutdown): after a crash, at most this much delivered traffic is sent again.</summary>
+    public TimeSpan CursorInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }
