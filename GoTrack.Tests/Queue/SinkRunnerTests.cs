@@ -130,3 +130,62 @@ public sealed class SinkRunnerTests
         Assert.Equal(0, pipeline.Log.Usage.Events);
     }
 }
+
+/// <summary>A runner meets exceptions that are not the sink's (a disk read error, a bug in GoTrack's own code around the write).</summary>
+public sealed class SinkRunnerFaultTests
+{
+    /// <summary>Throws from the first reads and the first release, then behaves.</summary>
+    private sealed class FaultyReader(ILogReader inner, int failReads, int failReleases) : ILogReader
+    {
+        private int _reads;
+        private int _releases;
+
+        public string SinkName => inner.SinkName;
+
+        public long Pending => inner.Pending;
+
+        public long PendingBytes => inner.PendingBytes;
+
+        public long SkipThrough(Guid eventId) => inner.SkipThrough(eventId);
+
+        public ValueTask<LogBatch> ReadBatchAsync(int maxCount, TimeSpan linger, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _reads) <= failReads
+                ? throw new IOException("injected read failure")
+                : inner.ReadBatchAsync(maxCount, linger, cancellationToken);
+
+        public void Release(LogBatch batch)
+        {
+            if (Interlocked.Increment(ref _releases) <= failReleases)
+            {
+                throw new InvalidOperationException("injected bug after the write");
+            }
+
+            inner.Release(batch);
+        }
+    }
+
+    [Fact]
+    public async Task Unexpected_exceptions_in_reading_and_releasing_are_retried_and_no_batch_is_lost()
+    {
+        var log = new MemoryEventLog(new EventLogOptions());
+        var reader = new FaultyReader(log.OpenReader("fake"), failReads: 3, failReleases: 2);
+        var sink = new FakeSink("fake");
+        var options = TestPipeline.FastRetries();
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new GoTrackMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var pipeline = new Polly.ResiliencePipelineBuilder().AddSinkStrategies(options, _ => ValueTask.CompletedTask).Build();
+        var runner = new SinkRunner(sink, reader, options, pipeline, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<SinkRunner>.Instance);
+
+        var sent = Enumerable.Range(0, 95).Select(_ => new Record(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "t", "{}"u8.ToArray())).ToArray();
+        Assert.Equal(AppendResult.Accepted, await log.AppendAsync(sent, default));
+        log.Complete();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await runner.RunAsync(timeout.Token);
+
+        Assert.False(timeout.IsCancellationRequested);
+        Assert.Equal(0, reader.Pending);
+        Assert.Equal(sent.Select(r => r.EventId).ToHashSet(), sink.Delivered.ToHashSet());
+        // The two batches whose release threw were written again (at least once, never lost): 95 + 2 x 10.
+        Assert.Equal(115, sink.Delivered.Count);
+    }
+}
