@@ -24,7 +24,12 @@ IResourceBuilder<IResourceWithConnectionString> analytics = postgresIsExternal
         .AddDatabase("analytics");
 
 // Ingest writes OUTPUTS=kafka; set the parameter to "kafka,log" to keep the NDJSON file too.
-var outputs = builder.AddParameter("ingest-outputs", "kafka", publishValueAsDefault: true);
+var outputs = Setting("ingest-outputs", "kafka");
+
+// ACK_MODE for Ingest: "memory" (the default), or "wal" for 2xx-means-fsynced acks. Run locally, the
+// write-ahead log lives beside the AppHost (GoTrack:IngestWalDir overrides it), so it survives restarts
+// of the AppHost. Deployed, WAL_DIR needs a persistent volume: see "ACK_MODE=wal in containers" in the README.
+var ackMode = Setting("ingest-ack-mode", "memory");
 
 // The services have no launch profiles (their own default is SERVER_ADDR); the AppHost gives each an
 // http endpoint, which reaches them as ASPNETCORE_URLS.
@@ -33,6 +38,7 @@ var ingest = builder.AddProject<Projects.GoTrack_Ingest>("ingest")
     .WithReference(kafka)
     .WaitFor(kafka)
     .WithEnvironment("OUTPUTS", outputs)
+    .WithEnvironment("ACK_MODE", ackMode)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/readyz");
 
@@ -56,6 +62,12 @@ if (builder.ExecutionContext.IsPublishMode)
         .WithEnvironment("TRUSTED_PROXIES", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7");
 }
 
+if (!builder.ExecutionContext.IsPublishMode)
+{
+    ingest.WithEnvironment("WAL_DIR", builder.Configuration["GoTrack:IngestWalDir"]
+        ?? Path.Combine(builder.AppHostDirectory, ".gotrack", "ingest-wal"));
+}
+
 if (!kafkaIsExternal)
 {
     // A fresh container has no topics, and GoTrack never creates them as a side effect.
@@ -64,3 +76,8 @@ if (!kafkaIsExternal)
 }
 
 builder.Build().Run();
+
+// A parameter with a default that configuration (user secrets, --Parameters:name=value) overrides.
+// AddParameter(name, value) alone takes the value as fixed and never reads configuration.
+IResourceBuilder<ParameterResource> Setting(string name, string defaultValue) =>
+    builder.AddParameter(name, builder.Configuration["Parameters:" + name] is { Length: > 0 } configured ? configured : defaultValue, publishValueAsDefault: true);

@@ -24,14 +24,17 @@ public sealed class AppHostTests : IAsyncLifetime
     public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     [Fact]
-    public async Task Pixels_sent_to_ingest_reach_Postgres_through_Kafka_and_the_worker_exactly_once()
+    public async Task Pixels_sent_to_ingest_in_wal_mode_reach_Postgres_through_Kafka_and_the_worker_exactly_once()
     {
+        using var walDir = new Support.TempDir();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var ct = timeout.Token;
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<apphost::Projects.GoTrack_AppHost>(
             [
                 "--ConnectionStrings:kafka=" + _rig.Kafka.Bootstrap,
                 "--ConnectionStrings:analytics=" + _rig.Server.ConnectionString(_rig.Database),
+                "--Parameters:ingest-ack-mode=wal",
+                "--GoTrack:IngestWalDir=" + walDir.Path,
             ],
             ct);
         await using var app = await appHost.BuildAsync(ct);
@@ -50,5 +53,9 @@ public sealed class AppHostTests : IAsyncLifetime
 
         using var ready = await client.GetAsync("/readyz", ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        // Ingest ran with ACK_MODE=wal from the parameter: its acks came from the write-ahead log.
+        Assert.NotEmpty(Directory.GetFiles(walDir.Path, "*.wal"));
+        Assert.Contains("gotrack_wal_bytes", await client.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
     }
 }

@@ -44,6 +44,9 @@ public sealed class ManifestTests : IDisposable
         var ingestEnv = Env(ingest);
         Assert.Equal("{kafka.connectionString}", ingestEnv["ConnectionStrings__kafka"]);
         Assert.Equal("{ingest-outputs.value}", ingestEnv["OUTPUTS"]);
+        Assert.Equal("{ingest-ack-mode.value}", ingestEnv["ACK_MODE"]);
+        Assert.Equal("memory", resources.GetProperty("ingest-ack-mode").GetProperty("inputs").GetProperty("value").GetProperty("default").GetProperty("value").GetString());
+        Assert.False(ingestEnv.ContainsKey("WAL_DIR")); // a deployment's WAL_DIR is its volume's path, set there
         Assert.Equal("false", ingestEnv["ASPNETCORE_FORWARDEDHEADERS_ENABLED"]);
         Assert.Equal("true", ingestEnv["TRUST_PROXY"]);
         Assert.Contains("10.0.0.0/8", ingestEnv["TRUSTED_PROXIES"], StringComparison.Ordinal);
