@@ -58,17 +58,36 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
         metrics.ObserveQueueBytes(() => _runners.Select(r =>
             new Measurement<long>(r.Reader.PendingBytes, new KeyValuePair<string, object?>("sink", r.Sink.Name))));
 
+        if (log.IsDurable)
+        {
+            SkipWhatSinksHold();
+        }
+    }
+
+    /// <summary>
+    /// A durable log redelivers from each sink's saved cursor; a sink that can tell what it already holds
+    /// is not handed that again. If it cannot tell now (its file unreadable), nothing is skipped: the
+    /// worst case is a line written twice, never one lost.
+    /// </summary>
+    private void SkipWhatSinksHold()
+    {
         foreach (var runner in _runners)
         {
-            // A durable log redelivers from each sink's saved cursor; a sink that can tell what it already
-            // holds is not handed that again.
-            if (runner.Sink is IResumableSink resumable && resumable.LastWrittenEventId() is { } last)
+            if (runner.Sink is not IResumableSink resumable)
             {
-                var skipped = runner.Reader.SkipThrough(last);
-                if (skipped > 0)
+                continue;
+            }
+
+            try
+            {
+                if (resumable.LastWrittenEventId() is { } last && runner.Reader.SkipThrough(last) is var skipped and > 0)
                 {
                     LogResumeSkipped(_logger, runner.Sink.Name, skipped);
                 }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogResumeUnknown(_logger, runner.Sink.Name, ex);
             }
         }
     }
@@ -193,6 +212,10 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
     [LoggerMessage(EventId = 6, Level = LogLevel.Information,
         Message = "Sink {Sink}: {Skipped} events from the write-ahead log were already in its output and are not written again.")]
     private static partial void LogResumeSkipped(ILogger logger, string sink, long skipped);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning,
+        Message = "Sink {Sink}: could not read what it already holds; events the write-ahead log redelivers may be written twice.")]
+    private static partial void LogResumeUnknown(ILogger logger, string sink, Exception error);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Writing the sinks' cursors at shutdown failed; the next start delivers more events again.")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception error);

@@ -67,8 +67,12 @@ public sealed class SettingsTests
     [InlineData("PG_AUTO_MIGRATE", "2")]
     [InlineData("PG_HEALTH_TIMEOUT_MS", "1")]
     [InlineData("OUTPUTS", ",")]
-    [InlineData("ACK_MODE", "wal")]
     [InlineData("ACK_MODE", "disk")]
+    [InlineData("WAL_MAX_BYTES", "lots")]
+    [InlineData("WAL_MAX_BYTES", "1T")]
+    [InlineData("WAL_MAX_BYTES", "100M")]
+    [InlineData("WAL_MAX_BYTES", "2M")]
+    [InlineData("WAL_SEGMENT_MB", "0")]
     [InlineData("SERVER_ADDR", "nope")]
     [InlineData("SHUTDOWN_TIMEOUT", "10 parsecs")]
     [InlineData("SHUTDOWN_TIMEOUT", "0s")]
@@ -85,6 +89,38 @@ public sealed class SettingsTests
         Load(out var errors, (key, value));
         var error = Assert.Single(errors);
         Assert.StartsWith(key + ":", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Wal_settings_default_beside_the_log_and_take_sizes_with_units()
+    {
+        var o = Load(out var errors, ("ACK_MODE", "wal"), ("LOG_PATH", "/var/lib/gotrack/events.ndjson"), ("WAL_MAX_BYTES", "512M"), ("WAL_SEGMENT_MB", "16"));
+        Assert.Empty(errors);
+        Assert.Equal("/var/lib/gotrack/wal", o.Wal!.Directory);
+        Assert.Equal(512L << 20, o.Wal.MaxBytes);
+        Assert.Equal(16L << 20, o.Wal.SegmentBytes);
+        Assert.Null(Load(out _).Wal);
+        Assert.Equal(1L << 30, Load(out _, ("ACK_MODE", "wal")).Wal!.MaxBytes);
+    }
+
+    [Theory]
+    [InlineData("1024", 1024L)]
+    [InlineData("4K", 4096L)]
+    [InlineData("3 MiB", 3L << 20)]
+    [InlineData("2g", 2L << 30)]
+    [InlineData("", -1L)]
+    [InlineData("G", -1L)]
+    [InlineData("1.5G", -1L)]
+    [InlineData("-1", -1L)]
+    [InlineData("99999999999999999G", -1L)]
+    public void Sizes_parse_as_powers_of_1024_and_refuse_anything_else(string text, long expected)
+    {
+        var ok = GoTrack.Core.Configuration.SettingsReader.TryParseSize(text, out var bytes);
+        Assert.Equal(expected >= 0, ok);
+        if (ok)
+        {
+            Assert.Equal(expected, bytes);
+        }
     }
 
     [Fact]
