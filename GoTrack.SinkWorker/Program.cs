@@ -8,7 +8,10 @@ if (args.Contains("--help") || args.Contains("-h"))
     return 0;
 }
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// appsettings.json is read once. Reloading on change watches the content root, and GoTrack writes its
+// NDJSON file and write-ahead log there by default: every write would wake the file watcher (measured:
+// a read, an lstat and a thread switch per WAL group commit).
+var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 SinkWorkerOptions options;
 try
 {

@@ -116,8 +116,14 @@ public sealed class WalDamageTests : IDisposable
         var size = WalRecordFormat.SizeOf(records[0]);
         first[size + 30] ^= 0x55; // the second record of the first segment
         await File.WriteAllBytesAsync(segments[0], first);
-        await File.AppendAllTextAsync(segments[^1], "torn, never acknowledged");
-        var lostInFirst = (first.Length / size) - 1;
+        await using (var last = new FileStream(segments[^1], FileMode.Open))
+        {
+            last.Position = WriteAheadLog.DataLength(segments[^1]);
+            last.Write("torn, never acknowledged"u8);
+        }
+
+        Assert.True(WalSegment.TryParseName(Path.GetFileName(segments[1]), out var firstOfSecond));
+        var lostInFirst = (int)firstOfSecond - 1;
 
         using var app = new IngestFactory(new() { ["ACK_MODE"] = "wal", ["WAL_DIR"] = walDir });
         var client = app.CreateClient();

@@ -119,7 +119,8 @@ public sealed class WalModelTests
                                 // An unacknowledged group, cut mid-record.
                                 var torn = new byte[300];
                                 WalRecordFormat.Encode(WriteAheadLogTests.R(200), appended.Count, torn);
-                                using var f = new FileStream(last, FileMode.Append);
+                                using var f = new FileStream(last, FileMode.Open);
+                                f.Position = WriteAheadLog.DataLength(last);
                                 f.Write(torn.AsSpan(0, 77));
                             }
                         }

@@ -100,17 +100,20 @@ public sealed class WriteAheadLogTests : IDisposable
         var segment = Assert.Single(log.SegmentPaths());
         log.Crash();
 
-        // A group write that was never acknowledged: a whole record, then half of one.
-        var good = new FileInfo(segment).Length;
+        // A group write that was never acknowledged: half of a record after the last good one.
+        var good = WriteAheadLog.DataLength(segment);
+        Assert.Equal(records.Sum(WalRecordFormat.SizeOf), good);
         var torn = new byte[WalRecordFormat.SizeOf(records[0])];
         WalRecordFormat.Encode(R(), 10, torn);
-        await using (var f = new FileStream(segment, FileMode.Append))
+        await using (var f = new FileStream(segment, FileMode.Open))
         {
+            f.Position = good;
             f.Write(torn.AsSpan(0, torn.Length / 2));
         }
 
         using var reopened = new WriteAheadLog(Options());
-        Assert.Equal(good, new FileInfo(segment).Length);
+        Assert.Equal(good, WriteAheadLog.DataLength(segment));
+        Assert.DoesNotContain(File.ReadAllBytes(segment).Skip((int)good), b => b != 0);
         Assert.Equal(1, reopened.TornTails);
         var reader = reopened.OpenReader("log");
         var extra = R();
@@ -142,7 +145,8 @@ public sealed class WriteAheadLogTests : IDisposable
         var bytes = await File.ReadAllBytesAsync(damaged);
         bytes[(2 * size) + 40] ^= 0xFF;
         await File.WriteAllBytesAsync(damaged, bytes);
-        var recordsInFirst = bytes.Length / size;
+        Assert.True(WalSegment.TryParseName(Path.GetFileName(segments[1]), out var firstOfSecond));
+        var recordsInFirst = (int)firstOfSecond;
 
         using var reopened = new WriteAheadLog(Options(segmentBytes: 4096));
         Assert.Equal(1, reopened.CorruptSegments);

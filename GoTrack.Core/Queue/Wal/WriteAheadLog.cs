@@ -33,6 +33,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 {
     private const string CursorFileName = "cursors";
     private const string CorruptFolder = "corrupt";
+    private const string SpareFileName = "next-segment.prealloc";
 
     private readonly WalOptions _options;
     private readonly TimeProvider _time;
@@ -66,6 +67,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     private WalSegment? _activeSegment;
     private long _activeLength;
 
+    private Task? _preparing;
     private readonly Thread _writer;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _maintenanceSignal = new(0);
@@ -90,6 +92,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         _metrics?.ObserveWal(() => Volatile.Read(ref _diskBytes), () => CorruptSegments, () => TornTails);
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "gotrack-wal-writer" };
         _writer.Start();
+        PrepareSpare();
         _maintenance = Task.Run(MaintenanceLoopAsync);
     }
 
@@ -256,7 +259,9 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         DeleteReleasedSegments();
     }
 
-    private static TaskCompletionSource<AppendResult> NewCommit() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed from one thread-pool item per group (see WriterLoop), which then runs the group's waiting
+    // requests inline: one wake-up per fsync instead of one per request, and never on the writer thread.
+    private static TaskCompletionSource<AppendResult> NewCommit() => new();
 
     // ---- the writer: group commit ----
 
@@ -293,7 +298,12 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
             var result = WriteGroup(group.WrittenSpan, firstSeq, count);
             group.ResetWrittenCount();
-            done.TrySetResult(result);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Done.TrySetResult(state.Result), (Done: done, Result: result), preferLocal: false);
+
+            // Let the request threads run before the next group is taken: it gathers what arrives meanwhile.
+            // Measured against taking it at once, A/B alternating: groups of 25.7 events instead of 14.8,
+            // and 1.07x the requests per second. No request waits for a timer: only for the CPU.
+            Thread.Yield();
         }
     }
 
@@ -372,8 +382,17 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
         CloseActive();
         var segment = new WalSegment(firstSeq, Path.Combine(_dir, WalSegment.FileName(firstSeq)));
-        _active = File.OpenHandle(segment.Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        if (TakeSpare(segment.Path))
+        {
+            _active = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        else
+        {
+            _active = File.OpenHandle(segment.Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+
         Durable.SyncDirectory(_dir);
+        PrepareSpare();
         _activeLength = 0;
         _activeSegment = segment;
         lock (_gate)
@@ -382,6 +401,66 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
 
         return segment;
+    }
+
+    // ---- preallocated segments ----
+    // fdatasync after an append that grows a file must also commit the new size (an ext4 journal commit);
+    // after a write into blocks that are already allocated and written it need not. Measured here with dd
+    // and O_DSYNC, 8 KB writes: 223 us appending, 175 us into fallocate'd space, 109 us into zero-filled
+    // space. So the next segment is zero-filled ahead of time, off the writer thread, and renamed into
+    // place when the writer rolls over. The end of a segment's data is where its zeros begin.
+
+    private string SparePath => Path.Combine(_dir, SpareFileName);
+
+    private bool TakeSpare(string target)
+    {
+        try
+        {
+            if (_preparing is { IsCompleted: false } || !File.Exists(SparePath) || new FileInfo(SparePath).Length != _options.SegmentBytes)
+            {
+                return false;
+            }
+
+            File.Move(SparePath, target);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private void PrepareSpare()
+    {
+        if (_preparing is { IsCompleted: false } || _stopWriter)
+        {
+            return;
+        }
+
+        _preparing = Task.Run(() =>
+        {
+            var tmp = SparePath + ".tmp";
+            try
+            {
+                using (var handle = File.OpenHandle(tmp, FileMode.Create, FileAccess.Write))
+                {
+                    var zeros = new byte[1024 * 1024];
+                    for (long at = 0; at < _options.SegmentBytes; at += zeros.Length)
+                    {
+                        RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _options.SegmentBytes - at)), at);
+                    }
+
+                    Durable.DataSync(handle);
+                }
+
+                File.Move(tmp, SparePath, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Only a speed-up: without a spare the writer creates a plain file.
+                LogMaintenanceFailed(_logger, ex);
+            }
+        });
     }
 
     private void CloseActive()
@@ -683,6 +762,19 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         LogOpened(_logger, _dir, _segments.Count, _diskBytes, _nextSeq);
     }
 
+    /// <summary>For tests and tools: where a segment file's valid records end (its zeros or damage begin).</summary>
+    internal static long DataLength(string segmentPath)
+    {
+        var bytes = File.ReadAllBytes(segmentPath);
+        var at = 0;
+        while (WalRecordFormat.Peek(bytes.AsSpan(at), out _, out var size) == WalDecode.Record)
+        {
+            at += size;
+        }
+
+        return at;
+    }
+
     private readonly record struct SegmentScan(long GoodLength, long FileLength, long Records, long LastSeq, long? BadAt);
 
     private SegmentScan ScanSegment(string path, long firstSeq, long nextFirst, long previousSeq, long[] wanted, ref byte[] buffer)
@@ -710,6 +802,12 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
                 {
                     buffer = new byte[buffer.Length * 2 > WalRecordFormat.MaxPayload * 2 ? buffer.Length : buffer.Length * 2];
                     break;
+                }
+
+                if (result == WalDecode.End)
+                {
+                    // Zeros: the preallocated rest of the segment.
+                    return new SegmentScan(offset + at, length, records, lastSeq, null);
                 }
 
                 if (result != WalDecode.Record || seq <= lastSeq || seq < firstSeq || seq >= nextFirst)
@@ -743,14 +841,35 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private void CutTornTail(string path, long goodLength, long fileLength)
     {
+        long torn;
         using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
         {
-            RandomAccess.SetLength(handle, goodLength);
+            // Zero the bytes after the last good record up to the last non-zero one, so the segment keeps
+            // its preallocated length and its zeros still mark where its data ends.
+            var buffer = new byte[1024 * 1024];
+            var lastNonZero = goodLength - 1;
+            for (var at = goodLength; at < fileLength; at += buffer.Length)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, fileLength - at)), at);
+                var i = buffer.AsSpan(0, n).LastIndexOfAnyExcept((byte)0);
+                if (i >= 0)
+                {
+                    lastNonZero = at + i;
+                }
+            }
+
+            torn = lastNonZero + 1 - goodLength;
+            Array.Clear(buffer);
+            for (var at = goodLength; at <= lastNonZero; at += buffer.Length)
+            {
+                RandomAccess.Write(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, lastNonZero + 1 - at)), at);
+            }
+
             Durable.DataSync(handle);
         }
 
         Interlocked.Increment(ref _tornTails);
-        LogTornTail(_logger, path, fileLength - goodLength);
+        LogTornTail(_logger, path, torn);
     }
 
     private void MoveAside(string path, long goodLength, long fileLength)
@@ -826,6 +945,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
 
         _writer.Join();
+        _preparing?.Wait();
         _stop.Cancel();
         try
         {
