@@ -15,7 +15,9 @@ public sealed class LogHeadroomHealthCheck(EventPipeline pipeline) : IHealthChec
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var usage = pipeline.Log.Usage;
-        var description = $"{usage.Events}/{usage.MaxEvents} events, {usage.Bytes}/{usage.MaxBytes} bytes";
+        // The write-ahead log is bounded by bytes only.
+        var events = usage.MaxEvents == long.MaxValue ? $"{usage.Events} events" : $"{usage.Events}/{usage.MaxEvents} events";
+        var description = $"{events}, {usage.Bytes}/{usage.MaxBytes} bytes";
         return Task.FromResult(usage.Fill switch
         {
             >= NotReadyFill => HealthCheckResult.Unhealthy("log full: " + description),
