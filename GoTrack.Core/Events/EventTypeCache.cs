@@ -5,12 +5,20 @@ namespace GoTrack.Core.Events;
 /// <summary>
 /// Turns the UTF-8 event type into the <see cref="Record.Type"/> string without allocating for the
 /// few types a site actually sends. A small direct-mapped cache: hostile input can only churn it,
-/// never grow it.
+/// never grow it. Each entry keeps the UTF-8 bytes it was made from and is matched on those bytes:
+/// comparing chars to bytes confused names such as "xé" (bytes 78 C3 A9) and "xÃ©" (chars 78 C3 A9).
 /// </summary>
 internal static class EventTypeCache
 {
     private const int Slots = 256;
-    private static readonly string?[] Cache = new string?[Slots];
+    private static readonly Entry?[] Cache = new Entry?[Slots];
+
+    private sealed class Entry(byte[] utf8, string text)
+    {
+        public byte[] Utf8 { get; } = utf8;
+
+        public string Text { get; } = text;
+    }
 
     public static string Get(ReadOnlySpan<byte> utf8)
     {
@@ -21,14 +29,14 @@ internal static class EventTypeCache
 
         var slot = (int)(Fnv1a(utf8) % Slots);
         var cached = Volatile.Read(ref Cache[slot]);
-        if (cached is not null && Matches(cached, utf8))
+        if (cached is not null && cached.Utf8.AsSpan().SequenceEqual(utf8))
         {
-            return cached;
+            return cached.Text;
         }
 
-        var created = Encoding.UTF8.GetString(utf8);
+        var created = new Entry(utf8.ToArray(), Encoding.UTF8.GetString(utf8));
         Volatile.Write(ref Cache[slot], created);
-        return created;
+        return created.Text;
     }
 
     private static uint Fnv1a(ReadOnlySpan<byte> data)
@@ -40,24 +48,5 @@ internal static class EventTypeCache
         }
 
         return h;
-    }
-
-    private static bool Matches(string s, ReadOnlySpan<byte> utf8)
-    {
-        if (s.Length != utf8.Length)
-        {
-            // Non-ASCII types have more bytes than chars; compare the slow way.
-            return Encoding.UTF8.GetByteCount(s) == utf8.Length && Encoding.UTF8.GetBytes(s).AsSpan().SequenceEqual(utf8);
-        }
-
-        for (var i = 0; i < s.Length; i++)
-        {
-            if (s[i] != utf8[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }
