@@ -27,7 +27,12 @@ internal static class EventTypeCache
             return Encoding.UTF8.GetString(utf8);
         }
 
-        var slot = (int)(Fnv1a(utf8) % Slots);
+        return Lookup(utf8, (int)(Fnv1a(utf8) % Slots));
+    }
+
+    /// <summary>The cache at a given slot; tests use it to put two names in one slot.</summary>
+    internal static string Lookup(ReadOnlySpan<byte> utf8, int slot)
+    {
         var cached = Volatile.Read(ref Cache[slot]);
         if (cached is not null && cached.Utf8.AsSpan().SequenceEqual(utf8))
         {
