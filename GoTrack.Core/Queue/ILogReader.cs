@@ -23,10 +23,10 @@ public interface ILogReader
     long PendingBytes { get; }
 
     /// <summary>
-    /// Before the first read: if a record with <paramref name="eventId"/> is among those about to be
-    /// delivered again, moves the cursor past it (and everything before it) and returns how many records
-    /// were passed over. A sink that can tell what it already holds (the NDJSON file's last line) uses this
-    /// so a restart does not write them twice.
+    /// Before the first read: if the records about to be delivered again begin with the last ones the sink
+    /// wrote (<paramref name="writtenTail"/>, the event_ids of its last lines, oldest first), moves the
+    /// cursor past them and returns how many were passed over. The NDJSON sink uses this so a restart does
+    /// not write lines twice.
     /// </summary>
-    long SkipThrough(Guid eventId);
+    long SkipThrough(IReadOnlyList<Guid> writtenTail);
 }

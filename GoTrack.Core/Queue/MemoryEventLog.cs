@@ -209,7 +209,7 @@ public sealed class MemoryEventLog : IEventLog
         }
 
         // A memory log starts empty: nothing of a previous run can be delivered again.
-        public long SkipThrough(Guid eventId) => 0;
+        public long SkipThrough(IReadOnlyList<Guid> writtenTail) => 0;
 
         internal void Wake()
         {

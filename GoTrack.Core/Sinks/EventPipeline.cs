@@ -80,7 +80,7 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
             try
             {
-                if (resumable.LastWrittenEventId() is { } last && runner.Reader.SkipThrough(last) is var skipped and > 0)
+                if (runner.Reader.SkipThrough(resumable.LastWrittenEventIds(ResumeWindow)) is var skipped and > 0)
                 {
                     LogResumeSkipped(_logger, runner.Sink.Name, skipped);
                 }
@@ -94,6 +94,13 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
     public IEventLog Log { get; }
 
+    /// <summary>
+    /// How far back a sink's output is compared with what the log redelivers. Cursors are saved every 200 ms,
+    /// so far fewer records than this can have been written past a saved cursor; past it, lines may be
+    /// written twice (never lost).
+    /// </summary>
+    internal const int ResumeWindow = 50_000;
+
     public IReadOnlyList<SinkRunner> Runners => _runners;
 
     /// <summary>Finds the runner of a sink, for its retry callback and health check.</summary>
@@ -103,6 +110,8 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // Every reader is open: a durable log records the set (and any sink new in OUTPUTS) before intake starts.
+        Log.Checkpoint();
         _running = [.. _runners.Select(r => Task.Run(() => r.RunAsync(_abort.Token), CancellationToken.None))];
         return Task.CompletedTask;
     }

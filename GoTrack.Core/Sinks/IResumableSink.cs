@@ -7,6 +7,6 @@ namespace GoTrack.Core.Sinks;
 /// </summary>
 public interface IResumableSink
 {
-    /// <summary>The event_id of the last whole event in the output, or null when there is none.</summary>
-    Guid? LastWrittenEventId();
+    /// <summary>The event_ids of the last (at most <paramref name="max"/>) whole events in the output, oldest first.</summary>
+    IReadOnlyList<Guid> LastWrittenEventIds(int max);
 }

@@ -73,65 +73,88 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     }
 
     /// <summary>
-    /// The event_id of the file's last whole line (the newest backup's when the live file is empty). Every
-    /// line starts with it: <c>{"event_id":"...</c>, the encoder's fixed key order.
+    /// The event_ids of the file's last whole lines, oldest first (the newest backup's when the live file is
+    /// empty). Every line starts with its id: <c>{"event_id":"...</c>, the encoder's fixed key order; a line
+    /// that does not gives <see cref="Guid.Empty"/>, which matches nothing.
     /// </summary>
-    public Guid? LastWrittenEventId()
+    public IReadOnlyList<Guid> LastWrittenEventIds(int max)
     {
         var file = _file ??= Open();
-        if (LastLineEventId(file) is { } id)
+        var ids = LastLineEventIds(file, max);
+        if (ids.Count > 0)
         {
-            return id;
+            return ids;
         }
 
         var backups = Backups();
         if (backups.Count == 0)
         {
-            return null;
+            return ids;
         }
 
         using var backup = new FileStream(backups[0], FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-        return LastLineEventId(backup);
+        return LastLineEventIds(backup, max);
     }
 
-    internal static Guid? LastLineEventId(FileStream file)
+    internal static List<Guid> LastLineEventIds(FileStream file, int max)
     {
         ReadOnlySpan<byte> prefix = "{\"event_id\":\""u8;
-        var end = file.Length - 1; // the last line's '\n'
-        if (end <= 0)
+        const int Head = 13 + 36;
+        var ids = new List<Guid>();
+        var length = file.Length;
+        if (length == 0 || max <= 0)
         {
-            return null;
+            return ids;
         }
 
-        // Find the newline before the last line, reading backwards.
+        // Walk back over the newlines before the file's last one; each is followed by the start of a line.
         var buffer = new byte[64 * 1024];
-        var lineStart = 0L;
-        var at = end;
-        while (at > 0)
+        var lineEnd = length;
+        var at = length - 1;
+        while (at > 0 && ids.Count < max)
         {
             var size = (int)Math.Min(buffer.Length, at);
             file.Position = at - size;
             file.ReadExactly(buffer.AsSpan(0, size));
-            var nl = buffer.AsSpan(0, size).LastIndexOf((byte)'\n');
-            if (nl >= 0)
+            var upTo = size;
+            while (ids.Count < max)
             {
-                lineStart = at - size + nl + 1;
-                break;
+                var nl = buffer.AsSpan(0, upTo).LastIndexOf((byte)'\n');
+                if (nl < 0)
+                {
+                    break;
+                }
+
+                var lineStart = at - size + nl + 1;
+                ids.Add(IdAt(file, lineStart, lineEnd, prefix, Head));
+                lineEnd = lineStart;
+                upTo = nl;
             }
 
             at -= size;
         }
 
-        Span<byte> head = stackalloc byte[prefix.Length + 36];
-        if (end - lineStart < head.Length)
+        if (at == 0 && ids.Count < max)
         {
-            return null;
+            ids.Add(IdAt(file, 0, lineEnd, prefix, Head));
         }
 
+        file.Position = length;
+        ids.Reverse();
+        return ids;
+    }
+
+    private static Guid IdAt(FileStream file, long lineStart, long lineEnd, ReadOnlySpan<byte> prefix, int head)
+    {
+        if (lineEnd - lineStart < head)
+        {
+            return Guid.Empty;
+        }
+
+        Span<byte> bytes = stackalloc byte[head];
         file.Position = lineStart;
-        file.ReadExactly(head);
-        file.Position = file.Length;
-        return head.StartsWith(prefix) && Guid.TryParse(System.Text.Encoding.ASCII.GetString(head[prefix.Length..]), out var id) ? id : null;
+        file.ReadExactly(bytes);
+        return bytes.StartsWith(prefix) && Guid.TryParse(System.Text.Encoding.ASCII.GetString(bytes[prefix.Length..]), out var id) ? id : Guid.Empty;
     }
 
     private void Write(ReadOnlySpan<byte> lines)

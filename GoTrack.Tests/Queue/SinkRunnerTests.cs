@@ -146,7 +146,7 @@ public sealed class SinkRunnerFaultTests
 
         public long PendingBytes => inner.PendingBytes;
 
-        public long SkipThrough(Guid eventId) => inner.SkipThrough(eventId);
+        public long SkipThrough(IReadOnlyList<Guid> writtenTail) => inner.SkipThrough(writtenTail);
 
         public ValueTask<LogBatch> ReadBatchAsync(int maxCount, TimeSpan linger, CancellationToken cancellationToken) =>
             Interlocked.Increment(ref _reads) <= failReads

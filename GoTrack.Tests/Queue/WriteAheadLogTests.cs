@@ -226,7 +226,7 @@ public sealed class WriteAheadLogTests : IDisposable
     }
 
     [Fact]
-    public async Task SkipThrough_passes_over_what_the_sink_already_holds_and_nothing_when_the_id_is_not_there()
+    public async Task SkipThrough_passes_over_exactly_what_the_sink_wrote_and_nothing_else()
     {
         var log = new WriteAheadLog(Options());
         var reader = log.OpenReader("log");
@@ -237,12 +237,37 @@ public sealed class WriteAheadLogTests : IDisposable
         using (var reopened = new WriteAheadLog(Options()))
         {
             var r = reopened.OpenReader("log");
-            Assert.Equal(0, r.SkipThrough(Guid.NewGuid()));
+            Assert.Equal(0, r.SkipThrough([Guid.NewGuid()]));
+            Assert.Equal(0, r.SkipThrough([]));
             Assert.Equal(30, r.Pending);
-            Assert.Equal(18, r.SkipThrough(records[17].EventId));
+
+            // The file's tail, as far back as it goes, must be what the log would hand out first.
+            Assert.Equal(0, r.SkipThrough([records[3].EventId, records[17].EventId]));
+            Assert.Equal(18, r.SkipThrough([Guid.NewGuid(), .. records[..18].Select(x => x.EventId)]));
             Assert.Equal(12, r.Pending);
             Assert.Equal(records[18..].Select(x => x.EventId), (await ReadAll(r, 12)).Select(x => x.EventId));
         }
+    }
+
+    [Fact]
+    public async Task SkipThrough_does_not_take_a_later_repeat_of_the_last_written_id_for_it()
+    {
+        // The sink wrote up to E and its cursor is past E; a client sent E again later. Passing over
+        // everything up to the repeat would lose the records in between.
+        var e = R();
+        var log = new WriteAheadLog(Options());
+        var reader = log.OpenReader("log");
+        await log.AppendAsync(e, default);
+        Assert.Single(await ReadAll(reader, 1));
+        var between = Enumerable.Range(0, 5).Select(_ => R()).ToArray();
+        await log.AppendAsync(between, default);
+        await log.AppendAsync(new Record(e.EventId, e.Timestamp, e.Type, e.Json), default);
+        log.Dispose();
+
+        using var reopened = new WriteAheadLog(Options());
+        var r = reopened.OpenReader("log");
+        Assert.Equal(0, r.SkipThrough([e.EventId]));
+        Assert.Equal(6, (await ReadAll(r, 6)).Count);
     }
 
     [Fact]
@@ -289,5 +314,68 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.Equal(5, batch.Count);
         reader.Release(batch);
         Assert.True((await reader.ReadBatchAsync(100, TimeSpan.FromSeconds(30), default)).IsEmpty);
+    }
+
+    /// <summary>
+    /// A record whose payload length is a multiple of 256 starts with a zero byte. When a read ends one byte
+    /// into such a record, the few bytes in hand are zeros: that is not the end of the data. (Found by review:
+    /// the reader skipped the rest of the segment, and recovery cut it off.) The first record's size puts a
+    /// 512-byte-payload record across the reader's 256 KiB buffer (firstJson 205) or recovery's 1 MiB one (445).
+    /// </summary>
+    [Theory]
+    [InlineData(205, false)]
+    [InlineData(445, true)]
+    public async Task A_record_starting_with_a_zero_byte_across_a_read_boundary_is_read_whole(int firstJson, bool reopen)
+    {
+        var first = new Record(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "pageview", new byte[firstJson]);
+        var rest = Enumerable.Range(0, 2100).Select(_ => new Record(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "pageview", RandomJson(478))).ToArray();
+        Assert.Equal(528, WalRecordFormat.SizeOf(rest[0]));
+        var options = Options(segmentBytes: 4L << 20, maxBytes: 64L << 20);
+        var log = new WriteAheadLog(options);
+        var reader = log.OpenReader("log");
+        await log.AppendAsync(first, default);
+        await log.AppendAsync(rest, default);
+        if (reopen)
+        {
+            log.Dispose();
+            log = new WriteAheadLog(options);
+            reader = log.OpenReader("log");
+        }
+
+        try
+        {
+            var got = await ReadAll(reader, 2101);
+            Assert.Equal(new[] { first }.Concat(rest).Select(r => r.EventId), got.Select(r => r.EventId));
+            Assert.Equal(0, log.CorruptSegments + log.TornTails);
+        }
+        finally
+        {
+            log.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Segments_of_a_previous_run_are_not_deleted_before_every_sink_is_open_again()
+    {
+        // Review finding: the background loop ran before the readers were open and, with no reader to hold
+        // them, deleted every segment but the newest.
+        var options = Options(segmentBytes: 4096);
+        options.CursorInterval = TimeSpan.FromMilliseconds(1);
+        var log = new WriteAheadLog(options);
+        log.OpenReader("log");
+        var records = Enumerable.Range(0, 60).Select(_ => R(200)).ToArray();
+        foreach (var r in records)
+        {
+            await log.AppendAsync(r, default);
+        }
+
+        Assert.True(log.SegmentPaths().Count > 2);
+        log.Dispose();
+
+        using var reopened = new WriteAheadLog(options);
+        reopened.Maintain();
+        await Task.Delay(50); // the background loop, every millisecond, must not delete either
+        var reader = reopened.OpenReader("log");
+        Assert.Equal(records.Select(r => r.EventId), (await ReadAll(reader, 60)).Select(r => r.EventId));
     }
 }

@@ -96,3 +96,35 @@ public sealed class NdjsonFileSinkTests : IDisposable
         sink.Dispose();
     }
 }
+
+public sealed class NdjsonLastLinesTests : IDisposable
+{
+    private readonly GoTrack.Tests.Support.TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(1, 5)]
+    [InlineData(3, 5)]
+    [InlineData(2000, 100)]
+    [InlineData(2000, 5000)]
+    public void The_last_lines_event_ids_come_back_oldest_first_across_read_chunks(int lines, int max)
+    {
+        var ids = Enumerable.Range(0, lines).Select(_ => Guid.NewGuid()).ToArray();
+        var path = _dir.File("e.ndjson");
+        File.WriteAllLines(path, ids.Select((id, i) => $"{{\"event_id\":\"{id}\",\"e\":\"{new string('x', i % 300)}\"}}"));
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+        var got = NdjsonFileSink.LastLineEventIds(file, max);
+        Assert.Equal(ids.TakeLast(max), got);
+    }
+
+    [Fact]
+    public void A_line_that_is_not_an_event_gives_an_id_that_matches_nothing()
+    {
+        var id = Guid.NewGuid();
+        var path = _dir.File("e.ndjson");
+        File.WriteAllText(path, "hello\n{\"event_id\":\"" + id + "\"}\n");
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+        Assert.Equal([Guid.Empty, id], NdjsonFileSink.LastLineEventIds(file, 10));
+    }
+}

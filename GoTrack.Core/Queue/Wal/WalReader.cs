@@ -70,6 +70,7 @@ internal sealed class WalReader(WriteAheadLog log, string sinkName, long start, 
     public async ValueTask<LogBatch> ReadBatchAsync(int maxCount, TimeSpan linger, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        log.Seal();
         var time = log.Time;
         long lingerStarted = -1;
         while (true)
@@ -136,59 +137,109 @@ internal sealed class WalReader(WriteAheadLog log, string sinkName, long start, 
         }
     }
 
-    public long SkipThrough(Guid eventId)
+    public long SkipThrough(IReadOnlyList<Guid> writtenTail)
     {
-        // Scan (without materializing) for the first record with this id among those to be redelivered.
-        var savedSegment = _segment;
-        var savedOffset = _offset;
-        var savedRead = _readPos;
-        long scanned = 0;
-        long found = -1;
-        long foundBytes = 0;
-        long bytes = 0;
-        while (NextRecord(out var record, out var seq))
+        ArgumentNullException.ThrowIfNull(writtenTail);
+        if (writtenTail.Count == 0)
         {
-            scanned++;
-            bytes += record.Length;
-            if (WalRecordFormat.EventIdOf(record) == eventId)
+            return 0;
+        }
+
+        // The records about to be delivered again, from the cursor on, must begin with what the sink last
+        // wrote: the first j+1 of them equal its last j+1 lines, in order. Only then are they passed over.
+        // A match on the last id alone is not enough: a client may send one event_id twice.
+        var saved = (_readPos, _segment, _offset);
+        var ids = new List<Guid>();
+        long bytes = 0;
+        var bytesAt = new List<long>();
+        long found = -1;
+        var count = 0;
+        try
+        {
+            while (ids.Count < writtenTail.Count && NextRecord(out var record, out var seq))
             {
-                found = seq;
-                foundBytes = bytes;
-                break;
+                ids.Add(WalRecordFormat.EventIdOf(record));
+                bytes += record.Length;
+                bytesAt.Add(bytes);
+                if (ids[^1] == writtenTail[^1] && EndsWith(writtenTail, ids))
+                {
+                    found = seq;
+                    count = ids.Count;
+                    break;
+                }
             }
+        }
+        finally
+        {
+            // Scanning only looks: the cursor is set below, from the saved state, or not at all.
+            (_readPos, _segment, _offset) = saved;
+            CloseFile();
         }
 
         if (found < 0)
         {
-            _segment = savedSegment;
-            _offset = savedOffset;
-            _readPos = savedRead;
-            CloseFile();
             return 0;
         }
 
-        var skipped = new LogBatch(savedRead, [], 0, found + 1, foundBytes);
+        var skipped = new LogBatch(_readPos, [], 0, found + 1, bytesAt[count - 1]);
         _readPos = found + 1;
+        _segment = null;
         lock (log.Gate)
         {
             _released.Release(skipped);
         }
 
-        return scanned;
+        return count;
+    }
+
+    private static bool EndsWith(IReadOnlyList<Guid> tail, List<Guid> head)
+    {
+        if (head.Count > tail.Count)
+        {
+            return false;
+        }
+
+        var offset = tail.Count - head.Count;
+        for (var i = 0; i < head.Count; i++)
+        {
+            if (tail[offset + i] != head[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private LogBatch Take(int maxCount)
     {
         var start = _readPos;
+        var saved = (_readPos, _segment, _offset);
         Record[]? items = null;
         var count = 0;
         long bytes = 0;
-        while (count < maxCount && NextRecord(out var record, out var seq))
+        try
         {
-            items ??= ArrayPool<Record>.Shared.Rent(maxCount);
-            items[count++] = WalRecordFormat.Materialize(record);
-            bytes += record.Length;
-            _readPos = seq + 1;
+            while (count < maxCount && NextRecord(out var record, out var seq))
+            {
+                items ??= ArrayPool<Record>.Shared.Rent(maxCount);
+                items[count++] = WalRecordFormat.Materialize(record);
+                bytes += record.Length;
+                _readPos = seq + 1;
+            }
+        }
+        catch
+        {
+            // A read error part way: nothing of this batch was handed out, so the cursor goes back to
+            // where it was and the retry reads the same records (else they would be released unread).
+            (_readPos, _segment, _offset) = saved;
+            CloseFile();
+            if (items is not null)
+            {
+                ArrayPool<Record>.Shared.Return(items, clearArray: true);
+            }
+
+            throw;
         }
 
         if (count < maxCount)

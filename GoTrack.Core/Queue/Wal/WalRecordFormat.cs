@@ -112,7 +112,9 @@ internal static class WalRecordFormat
         size = 0;
         if (source.Length < HeaderSize)
         {
-            return source.IndexOfAnyExcept((byte)0) < 0 && source.Length > 0 ? WalDecode.End : WalDecode.Incomplete;
+            // Too short to tell: zeros here may be the first bytes of a record whose length is a multiple
+            // of 256. The caller decides from what follows (more bytes, or the end of the file).
+            return WalDecode.Incomplete;
         }
 
         var payloadLength = BinaryPrimitives.ReadInt32LittleEndian(source);

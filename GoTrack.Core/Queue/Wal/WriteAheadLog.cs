@@ -62,6 +62,10 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     private bool _stopWriter;
     private bool _cursorsDirty;
 
+    // Set once every reader is open (Checkpoint, or the first append or read). Until then a sink that is
+    // not open yet must keep its saved cursor and its segments: nothing is written or deleted.
+    private bool _sealed;
+
     // Owned by the writer thread.
     private SafeFileHandle? _active;
     private WalSegment? _activeSegment;
@@ -198,6 +202,8 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
                 throw new InvalidOperationException("The log has no readers: records would never be released.");
             }
 
+            _sealed = true;
+
             if (_diskBytes + bytes > _options.MaxBytes)
             {
                 return new ValueTask<AppendResult>(AppendResult.Full);
@@ -242,14 +248,31 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes every reader's position now. The first call also closes the set of readers: a sink added to
+    /// OUTPUTS is in the cursors file from then on, so a crash right after the start cannot make it new twice.
+    /// </summary>
     public void Checkpoint()
     {
         lock (_gate)
         {
+            _sealed = true;
             _cursorsDirty = true;
         }
 
         PersistCursors();
+    }
+
+    internal void Seal()
+    {
+        lock (_gate)
+        {
+            if (!_sealed)
+            {
+                _sealed = true;
+                _cursorsDirty = true;
+            }
+        }
     }
 
     /// <summary>Writes the cursors and deletes released segments now (the background loop does this about once a second).</summary>
@@ -333,8 +356,10 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
             return AppendResult.Accepted;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex)
         {
+            // A disk error, or a bug: the group is answered 503 and the writer goes on. An exception
+            // escaping this thread would end the process.
             LogWriteFailed(_logger, count, ex);
             TruncateAfterFailure(offset);
             lock (_gate)
@@ -367,7 +392,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             Durable.DataSync(_active);
             _activeLength = offset;
         }
-        catch (IOException)
+        catch (Exception)
         {
             CloseActive();
         }
@@ -455,7 +480,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
                 File.Move(tmp, SparePath, overwrite: true);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex)
             {
                 // Only a speed-up: without a spare the writer creates a plain file.
                 LogMaintenanceFailed(_logger, ex);
@@ -541,7 +566,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     }
 
     /// <summary>Whether the oldest segment is now released by every reader (called under _gate).</summary>
-    internal bool OldestSegmentFree() => _segments.Count > 1 && _segments[1].FirstSeq <= MinReleased();
+    internal bool OldestSegmentFree() => _sealed && _segments.Count > 1 && _segments[1].FirstSeq <= MinReleased();
 
     private long MinReleased()
     {
@@ -583,8 +608,9 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
                 PersistCursors();
                 DeleteReleasedSegments();
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Never stops the loop: cursors and deletion are tried again on the next tick.
                 LogMaintenanceFailed(_logger, ex);
             }
         }
@@ -599,7 +625,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             string text;
             lock (_gate)
             {
-                if (!_cursorsDirty || _readers.Count == 0)
+                if (!_cursorsDirty || !_sealed || _readers.Count == 0)
                 {
                     return;
                 }
@@ -641,29 +667,32 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private void DeleteReleasedSegments()
     {
-        while (true)
+        // One deleter at a time (the background loop, Maintain, Dispose), and a segment leaves the list
+        // only once its file is gone, so a failed delete is tried again and its bytes stay counted.
+        lock (_persistGate)
         {
-            WalSegment victim;
-            long length;
-            lock (_gate)
+            while (true)
             {
-                if (!OldestSegmentFree())
+                WalSegment victim;
+                lock (_gate)
                 {
-                    return;
+                    if (!OldestSegmentFree())
+                    {
+                        return;
+                    }
+
+                    victim = _segments[0];
                 }
 
-                victim = _segments[0];
-                _segments.RemoveAt(0);
-                length = victim.DurableLength;
-            }
+                File.Delete(victim.Path);
+                lock (_gate)
+                {
+                    _segments.Remove(victim);
+                    _diskBytes -= victim.DurableLength;
+                }
 
-            File.Delete(victim.Path);
-            lock (_gate)
-            {
-                _diskBytes -= length;
+                LogSegmentDeleted(_logger, victim.Path);
             }
-
-            LogSegmentDeleted(_logger, victim.Path);
         }
     }
 
@@ -714,16 +743,15 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             var isLast = i == files.Count - 1;
             var nextFirst = isLast ? long.MaxValue : files[i + 1].FirstSeq;
             var scan = ScanSegment(path, firstSeq, nextFirst, lastSeq, wanted, ref buffer);
-            if (scan.BadAt is { } badAt)
+            if (isLast)
             {
-                if (isLast)
-                {
-                    CutTornTail(path, badAt, scan.FileLength);
-                }
-                else
-                {
-                    MoveAside(path, badAt, scan.FileLength);
-                }
+                // Anything non-zero after the last good record of the newest segment is a group write that
+                // was never acknowledged (torn, or a record whose header page was lost): zeroed and counted.
+                CutTornTail(path, scan.GoodLength, scan.FileLength);
+            }
+            else if (scan.BadAt is { } badAt)
+            {
+                MoveAside(path, badAt, scan.FileLength);
             }
 
             var segment = new WalSegment(firstSeq, path)
@@ -786,51 +814,48 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         var lastSeq = previousSeq;
         while (offset < length)
         {
-            var want = (int)Math.Min(buffer.Length, length - offset);
-            var read = RandomAccess.Read(handle, buffer.AsSpan(0, want), offset);
-            var span = buffer.AsSpan(0, read);
+            var read = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - offset)), offset);
+            var chunk = buffer.AsSpan(0, read);
             var at = 0;
-            while (at < span.Length)
+            while (true)
             {
-                var result = WalRecordFormat.Peek(span[at..], out var seq, out var size);
-                if (result == WalDecode.Incomplete && offset + at + WalRecordFormat.HeaderSize <= length && at > 0)
+                var rest = chunk[at..];
+                var result = WalRecordFormat.Peek(rest, out var seq, out var size);
+                if (result == WalDecode.Record && seq > lastSeq && seq >= firstSeq && seq < nextFirst)
                 {
-                    break; // the record continues past this read: read again from its start
+                    foreach (var w in wanted)
+                    {
+                        if (seq < w)
+                        {
+                            _bytesBeforeSeq[w] = _bytesBeforeSeq.GetValueOrDefault(w) + size;
+                        }
+                    }
+
+                    lastSeq = seq;
+                    records++;
+                    at += size;
+                    continue;
                 }
 
-                if (result == WalDecode.Incomplete && at == 0 && read == want && want < length - offset)
+                var here = offset + at;
+                if (result == WalDecode.Incomplete && rest.Length < length - here)
                 {
-                    buffer = new byte[buffer.Length * 2 > WalRecordFormat.MaxPayload * 2 ? buffer.Length : buffer.Length * 2];
+                    // The record goes on past this read: read again from its start, in a larger buffer if it
+                    // is larger than the buffer.
+                    if (at == 0)
+                    {
+                        var needed = rest.Length >= WalRecordFormat.HeaderSize
+                            ? WalRecordFormat.HeaderSize + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(rest)
+                            : buffer.Length * 2;
+                        buffer = new byte[Math.Max(needed, buffer.Length * 2)];
+                    }
+
                     break;
                 }
 
-                if (result == WalDecode.End)
-                {
-                    // Zeros: the preallocated rest of the segment.
-                    return new SegmentScan(offset + at, length, records, lastSeq, null);
-                }
-
-                if (result != WalDecode.Record || seq <= lastSeq || seq < firstSeq || seq >= nextFirst)
-                {
-                    return new SegmentScan(offset + at, length, records, lastSeq, offset + at);
-                }
-
-                foreach (var w in wanted)
-                {
-                    if (seq < w)
-                    {
-                        _bytesBeforeSeq[w] = _bytesBeforeSeq.GetValueOrDefault(w) + size;
-                    }
-                }
-
-                lastSeq = seq;
-                records++;
-                at += size;
-            }
-
-            if (at == 0 && read < want)
-            {
-                return new SegmentScan(offset, length, records, lastSeq, offset);
+                // Zeros up to the end of what was read, or a zero header: the written part ends here.
+                var clean = result == WalDecode.End || (result == WalDecode.Incomplete && rest.IndexOfAnyExcept((byte)0) < 0);
+                return new SegmentScan(here, length, records, lastSeq, clean ? null : here);
             }
 
             offset += at;
@@ -859,6 +884,11 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             }
 
             torn = lastNonZero + 1 - goodLength;
+            if (torn == 0)
+            {
+                return;
+            }
+
             Array.Clear(buffer);
             for (var at = goodLength; at <= lastNonZero; at += buffer.Length)
             {
@@ -877,11 +907,12 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         var corruptDir = Path.Combine(_dir, CorruptFolder);
         Directory.CreateDirectory(corruptDir);
         var aside = Path.Combine(corruptDir, Path.GetFileName(path) + "." + _time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        File.Move(path, aside);
 
-        // The records before the damage were acknowledged and are good: put them back.
-        using (var source = File.OpenHandle(aside, FileMode.Open, FileAccess.Read))
-        using (var target = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write))
+        // The records before the damage were acknowledged and are good. They are copied out first and the
+        // copy synced, so a kill at any step leaves them either in the original or in the copy in place.
+        var good = path + ".good";
+        using (var source = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var target = File.OpenHandle(good, FileMode.Create, FileAccess.Write))
         {
             var buffer = new byte[1024 * 1024];
             long at = 0;
@@ -895,6 +926,8 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             Durable.DataSync(target);
         }
 
+        File.Move(path, aside);
+        File.Move(good, path);
         Durable.SyncDirectory(_dir);
         Interlocked.Increment(ref _corruptSegments);
         LogCorruptSegment(_logger, path, goodLength, fileLength - goodLength, aside);
