@@ -116,7 +116,12 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
         return Task.CompletedTask;
     }
 
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Every hosted service, OpenTelemetry's exporters included, has started: the zero series are seen.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        _metrics.ExportZeros(_runners.Select(r => r.Sink.Name));
+        return Task.CompletedTask;
+    }
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -3,6 +3,13 @@ namespace GoTrack.Core.Telemetry;
 /// <summary>The values of <c>gotrack_events_total{outcome}</c>.</summary>
 public static class EventOutcomes
 {
+    /// <summary>Every outcome, so each series exists (at zero) from the start.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        Accepted, Delivered, Invalid, Overload, StorageFailed, Closed, DoNotTrack, GlobalPrivacyControl,
+        AnonymizedDoNotTrack, AnonymizedGlobalPrivacyControl, Bot, DisallowedOrigin, LostAtShutdown,
+    ];
+
     /// <summary>In the log; the client got a 2xx.</summary>
     public const string Accepted = "accepted";
 

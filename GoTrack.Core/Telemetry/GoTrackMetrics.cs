@@ -90,6 +90,25 @@ public sealed class GoTrackMetrics
         }
     }
 
+    /// <summary>
+    /// Creates every series with a known label set at zero: alerts and rate() need a series before its
+    /// first event. Call once exporters listen (a measurement taken before is not seen).
+    /// </summary>
+    public void ExportZeros(IEnumerable<string> sinks)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        foreach (var outcome in EventOutcomes.All)
+        {
+            _events.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+
+        foreach (var sink in sinks)
+        {
+            _sinkFailures.Add(0, new KeyValuePair<string, object?>("sink", sink));
+            _deadLetters.Add(0, new KeyValuePair<string, object?>("sink", sink));
+        }
+    }
+
     public void DeadLetters(string sink, long count) =>
         _deadLetters.Add(count, new KeyValuePair<string, object?>("sink", sink));
 

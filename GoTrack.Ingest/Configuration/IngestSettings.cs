@@ -94,6 +94,12 @@ public static class IngestSettings
         o.MaxBodyBytes = r.Number("MAX_BODY_BYTES", 1024 * 1024, 64, 256 * 1024 * 1024);
         o.MaxBatchEvents = r.Number("MAX_BATCH_EVENTS", 500, 1, 100_000);
         o.RetryAfterSeconds = r.Number("RETRY_AFTER_SECONDS", 1, 1, 3600);
+        if (o.AckMode == "memory" && o.Log.MaxEvents < o.MaxBatchEvents)
+        {
+            // A /collect batch is stored whole or not at all: a log smaller than one batch refuses it forever.
+            r.Error("QUEUE_MAX_EVENTS", $"must be at least MAX_BATCH_EVENTS ({o.MaxBatchEvents}), or a full /collect batch would answer 503 forever");
+        }
+
         if (o.Log.MaxBytes < o.MaxBodyBytes)
         {
             r.Error("QUEUE_MAX_MB", "must hold at least one MAX_BODY_BYTES request");

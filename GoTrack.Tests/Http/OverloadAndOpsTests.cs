@@ -107,3 +107,21 @@ public sealed class OverloadAndOpsTests
         Assert.Equal(20, File.ReadAllLines(Path.Combine(blocker, "events.ndjson")).Length);
     }
 }
+
+public sealed class ZeroSeriesTests
+{
+    [Fact]
+    public async Task Every_outcome_and_each_sinks_failure_counter_exist_before_the_first_event()
+    {
+        using var factory = new IngestFactory(new() { ["OUTPUTS"] = "log" });
+        using var client = factory.CreateClient();
+        var metrics = await client.GetStringAsync("/metrics");
+        foreach (var outcome in GoTrack.Core.Telemetry.EventOutcomes.All)
+        {
+            Assert.Matches("gotrack_events_total\\{[^}]*outcome=\"" + outcome + "\"\\} \\d+", metrics);
+        }
+
+        Assert.Matches("gotrack_sink_failures_total\\{[^}]*sink=\"log\"\\} \\d+", metrics);
+        Assert.Matches("gotrack_dead_letters_total\\{[^}]*sink=\"log\"\\} \\d+", metrics);
+    }
+}

@@ -181,7 +181,7 @@ public sealed class KafkaSinkTests : IDisposable
     [Fact]
     public async Task A_full_log_answers_503_while_no_broker_is_reachable_and_the_accepted_events_arrive_later()
     {
-        using var app = _kafka.Ingest(("QUEUE_MAX_EVENTS", "25"));
+        using var app = _kafka.Ingest(("QUEUE_MAX_EVENTS", "25"), ("MAX_BATCH_EVENTS", "25"));
         var client = app.CreateClient();
         await client.WaitReadyStatusAsync(HttpStatusCode.OK, TimeSpan.FromSeconds(20));
         _kafka.Cluster.SetBrokerDown();

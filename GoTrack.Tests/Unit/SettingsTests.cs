@@ -92,6 +92,20 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void A_memory_log_smaller_than_one_collect_batch_is_refused_naming_both_variables()
+    {
+        Load(out var errors, ("QUEUE_MAX_EVENTS", "100"));
+        var error = Assert.Single(errors);
+        Assert.StartsWith("QUEUE_MAX_EVENTS:", error, StringComparison.Ordinal);
+        Assert.Contains("MAX_BATCH_EVENTS (500)", error, StringComparison.Ordinal);
+
+        Load(out errors, ("QUEUE_MAX_EVENTS", "100"), ("MAX_BATCH_EVENTS", "100"));
+        Assert.Empty(errors);
+        Load(out errors, ("QUEUE_MAX_EVENTS", "100"), ("ACK_MODE", "wal")); // the WAL is bounded by bytes only
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public void Wal_settings_default_beside_the_log_and_take_sizes_with_units()
     {
         var o = Load(out var errors, ("ACK_MODE", "wal"), ("LOG_PATH", "/var/lib/gotrack/events.ndjson"), ("WAL_MAX_BYTES", "512M"), ("WAL_SEGMENT_MB", "16"));
