@@ -60,12 +60,13 @@ public static class IngestServiceCollectionExtensions
         services.AddSingleton<CollectEndpoint>();
 
         var health = services.AddHealthChecks()
-            .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag]);
+            .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag])
+            .AddCheck<StoppingHealthCheck>("stopping", tags: [Extensions.ReadyTag]);
         foreach (var output in options.Outputs)
         {
             health.Add(new HealthCheckRegistration(
                 "sink-" + output,
-                sp => new SinkHealthCheck(sp.GetRequiredService<EventPipeline>(), output),
+                sp => new SinkHealthCheck(sp.GetRequiredService<EventPipeline>(), output, options.ReadySinkGrace),
                 HealthStatus.Unhealthy,
                 [Extensions.ReadyTag]));
         }

@@ -25,7 +25,7 @@ public sealed class KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpa
             var t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
             if (t is null || t.Error.IsError || t.Partitions.Count == 0)
             {
-                var why = t?.Error.IsError == true ? t.Error.Reason : "no partitions";
+                var why = t?.Error.IsError == true ? t.Error.Code.ToString() : "no partitions";
                 return HealthCheckResult.Unhealthy($"topic '{topic}' is not usable: {why}. Create it (see README) or set KAFKA_CREATE_TOPIC=true in development.");
             }
 
@@ -33,7 +33,8 @@ public sealed class KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpa
         }
         catch (KafkaException e)
         {
-            return HealthCheckResult.Unhealthy("no Kafka broker answered within " + timeout.TotalSeconds + " s: " + e.Error.Reason);
+            // The error's code only: its reason text can name brokers.
+            return HealthCheckResult.Unhealthy("no Kafka broker answered within " + timeout.TotalSeconds + " s (" + e.Error.Code + ")");
         }
     }
 

@@ -19,10 +19,14 @@ public sealed class PostgresHealthCheck(PostgresEventWriter writer) : IHealthChe
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
         {
-            var reason = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested
-                ? $"no answer to SELECT 1 within {writer.Options.HealthTimeout.TotalMilliseconds:0} ms"
-                : PostgresErrors.Describe(ex);
-            return HealthCheckResult.Unhealthy($"{target}: Postgres unreachable: {reason}");
+            // Health answers carry no exception text, host or connection string: the error's kind only.
+            var reason = ex switch
+            {
+                OperationCanceledException when !cancellationToken.IsCancellationRequested => $"no answer to SELECT 1 within {writer.Options.HealthTimeout.TotalMilliseconds:0} ms",
+                Npgsql.PostgresException pg => "SQLSTATE " + pg.SqlState,
+                _ => ex.GetType().Name,
+            };
+            return HealthCheckResult.Unhealthy($"{target}: Postgres unreachable ({reason})");
         }
     }
 }

@@ -68,8 +68,8 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     {
         var error = _lastError;
         return ValueTask.FromResult(error is null
-            ? HealthCheckResult.Healthy(_path)
-            : HealthCheckResult.Unhealthy($"{_path}: {error}"));
+            ? HealthCheckResult.Healthy("file writable")
+            : HealthCheckResult.Unhealthy("the last write failed (see the log)"));
     }
 
     /// <summary>

@@ -24,6 +24,8 @@ public sealed partial class SinkRunner(
 {
     private int _consecutiveFailures;
     private string? _lastError;
+    private long _failingSince = -1;
+    private long _unreachableSince = -1;
 
     public IEventSink Sink => sink;
 
@@ -32,7 +34,32 @@ public sealed partial class SinkRunner(
     /// <summary>Failed attempts since the last successful batch.</summary>
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
 
-    /// <summary>The last failure's message (exception type and text; never event data).</summary>
+    /// <summary>How long the sink's writes have been failing without a success in between; null when they are not.</summary>
+    public TimeSpan? FailingFor => Since(ref _failingSince);
+
+    /// <summary>How long the sink's own reachability check has said no in a row; null when it last said yes.</summary>
+    public TimeSpan? UnreachableFor => Since(ref _unreachableSince);
+
+    /// <summary>Records what the sink's reachability check (run by /readyz) found.</summary>
+    public void NoteReachable(bool reachable)
+    {
+        if (reachable)
+        {
+            Interlocked.Exchange(ref _unreachableSince, -1);
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref _unreachableSince, time.GetTimestamp(), -1);
+        }
+    }
+
+    private TimeSpan? Since(ref long timestamp)
+    {
+        var since = Interlocked.Read(ref timestamp);
+        return since < 0 ? null : time.GetElapsedTime(since);
+    }
+
+    /// <summary>The last failure's message (exception type and text; never event data). For logs, never for health answers.</summary>
     public string? LastError => Volatile.Read(ref _lastError);
 
     internal LogThrottle Throttle { get; } = new(time, TimeSpan.FromSeconds(10));
@@ -169,6 +196,7 @@ public sealed partial class SinkRunner(
         metrics.BatchFlushed(sink.Name, time.GetElapsedTime(started));
         metrics.Events(EventOutcomes.Delivered, batch.Count);
         Volatile.Write(ref _consecutiveFailures, 0);
+        Interlocked.Exchange(ref _failingSince, -1);
         reader.Release(batch);
     }
 
@@ -187,6 +215,7 @@ public sealed partial class SinkRunner(
         // Counted before readiness can see it, so a scrape after /readyz turns unhealthy always shows it.
         metrics.SinkFailure(sink.Name);
         Interlocked.Increment(ref _consecutiveFailures);
+        Interlocked.CompareExchange(ref _failingSince, time.GetTimestamp(), -1);
 
         // An open breaker says nothing new about the sink: keep the failure that opened it.
         if (error is not BrokenCircuitException || LastError is null)

@@ -39,6 +39,9 @@ public sealed class IngestOptions
 
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>READY_SINK_GRACE_MS: how long a sink may fail before /readyz turns not ready.</summary>
+    public TimeSpan ReadySinkGrace { get; set; } = TimeSpan.FromSeconds(60);
+
     public CookieSettings Cookie { get; } = new();
 }
 

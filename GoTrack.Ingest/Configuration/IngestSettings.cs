@@ -43,6 +43,7 @@ public static class IngestSettings
             new("MAX_BODY_BYTES", "1048576", "Largest /collect body; larger answers 413."),
             new("MAX_BATCH_EVENTS", "500", "Most events in one /collect request; more answers 413."),
             new("RETRY_AFTER_SECONDS", "1", "The Retry-After a 503 carries."),
+            new("READY_SINK_GRACE_MS", "60000", "How long a sink may fail (or be unreachable) before /readyz turns not ready; before that it shows as Degraded and the answer stays 200. A full log turns it not ready at once."),
             new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
             new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
@@ -94,6 +95,7 @@ public static class IngestSettings
         o.MaxBodyBytes = r.Number("MAX_BODY_BYTES", 1024 * 1024, 64, 256 * 1024 * 1024);
         o.MaxBatchEvents = r.Number("MAX_BATCH_EVENTS", 500, 1, 100_000);
         o.RetryAfterSeconds = r.Number("RETRY_AFTER_SECONDS", 1, 1, 3600);
+        o.ReadySinkGrace = r.Milliseconds("READY_SINK_GRACE_MS", 60_000, 0, 86_400_000);
         if (o.AckMode == "memory" && o.Log.MaxEvents < o.MaxBatchEvents)
         {
             // A /collect batch is stored whole or not at all: a log smaller than one batch refuses it forever.

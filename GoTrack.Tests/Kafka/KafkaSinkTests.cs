@@ -70,9 +70,9 @@ public sealed class KafkaSinkTests : IDisposable
     }
 
     [Fact]
-    public async Task Readyz_is_not_ready_while_no_broker_answers_and_ready_again_after()
+    public async Task Readyz_is_not_ready_once_no_broker_has_answered_for_the_grace_and_ready_again_after()
     {
-        using var app = _kafka.Ingest();
+        using var app = _kafka.Ingest(("READY_SINK_GRACE_MS", "500"));
         var client = app.CreateClient();
         await client.WaitReadyStatusAsync(HttpStatusCode.OK, TimeSpan.FromSeconds(20));
 
@@ -162,7 +162,7 @@ public sealed class KafkaSinkTests : IDisposable
     [Fact]
     public async Task A_failing_topic_fails_batches_which_are_retried_until_it_recovers()
     {
-        using var app = _kafka.Ingest();
+        using var app = _kafka.Ingest(("READY_SINK_GRACE_MS", "500"));
         var client = app.CreateClient();
         await client.WaitReadyStatusAsync(HttpStatusCode.OK, TimeSpan.FromSeconds(20));
 
@@ -223,7 +223,7 @@ public sealed class KafkaSinkTests : IDisposable
     [Fact]
     public async Task A_missing_topic_makes_readyz_say_so()
     {
-        using var app = _kafka.Ingest(("KAFKA_TOPIC", "no.such.topic"));
+        using var app = _kafka.Ingest(("KAFKA_TOPIC", "no.such.topic"), ("READY_SINK_GRACE_MS", "500"));
         var client = app.CreateClient();
         await client.WaitReadyStatusAsync(HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20));
         using var ready = await client.GetAsync("/readyz");
