@@ -105,3 +105,92 @@ public sealed class MemoryEventLogTests
         Assert.Throws<InvalidOperationException>(() => log.OpenReader("b"));
     }
 }
+
+public sealed class MemoryEventLogStressTests
+{
+    /// <summary>
+    /// 8 appenders (single records and batches) against 3 readers that keep up to 4 batches in flight and
+    /// release them in random order, with a log small enough to be full often. Every accepted record must
+    /// reach every reader exactly once, in log order, and the log must end empty.
+    /// </summary>
+    [Fact]
+    public async Task Many_appenders_and_readers_releasing_out_of_order_lose_and_repeat_nothing()
+    {
+        var log = new MemoryEventLog(new EventLogOptions { MaxEvents = 500, MaxBytes = 1 << 20 });
+        var readers = new[] { log.OpenReader("a"), log.OpenReader("b"), log.OpenReader("c") };
+        var accepted = new System.Collections.Concurrent.ConcurrentDictionary<Guid, byte>();
+        var appenders = Enumerable.Range(0, 8).Select(a => Task.Run(async () =>
+        {
+            var random = new Random(a);
+            for (var i = 0; i < 2000; i++)
+            {
+                var batch = Enumerable.Range(0, random.Next(1, 6))
+                    .Select(_ => new Record(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "t", new byte[random.Next(1, 50)])).ToArray();
+                var result = batch.Length == 1 ? await log.AppendAsync(batch[0], default) : await log.AppendAsync(batch, default);
+                if (result == AppendResult.Accepted)
+                {
+                    foreach (var r in batch)
+                    {
+                        accepted[r.EventId] = 0;
+                    }
+                }
+                else
+                {
+                    Assert.Equal(AppendResult.Full, result);
+                    await Task.Yield();
+                }
+            }
+        })).ToArray();
+
+        var consumers = readers.Select((reader, k) => Task.Run(async () =>
+        {
+            var random = new Random(100 + k);
+            var seen = new List<Guid>();
+            var inFlight = new List<LogBatch>();
+            long expectedStart = 0;
+            while (true)
+            {
+                var batch = await reader.ReadBatchAsync(random.Next(1, 40), TimeSpan.Zero, default);
+                if (batch.IsEmpty)
+                {
+                    break;
+                }
+
+                Assert.Equal(expectedStart, batch.Start);
+                expectedStart = batch.End;
+                seen.AddRange(batch.Records.ToArray().Select(r => r.EventId));
+                inFlight.Add(batch);
+                if (inFlight.Count >= 4 || random.Next(3) == 0)
+                {
+                    var pick = inFlight[random.Next(inFlight.Count)];
+                    inFlight.Remove(pick);
+                    reader.Release(pick);
+                }
+            }
+
+            foreach (var b in inFlight.OrderBy(_ => random.Next()))
+            {
+                reader.Release(b);
+            }
+
+            return seen;
+        })).ToArray();
+
+        await Task.WhenAll(appenders);
+        log.Complete();
+        var results = await Task.WhenAll(consumers);
+
+        foreach (var seen in results)
+        {
+            Assert.Equal(accepted.Count, seen.Count);
+            Assert.Equal(accepted.Count, seen.Distinct().Count());
+            Assert.True(accepted.Keys.ToHashSet().SetEquals(seen));
+        }
+
+        Assert.Equal(results[0], results[1]); // one log order for every reader
+        Assert.Equal(results[0], results[2]);
+        Assert.Equal(0, log.Usage.Events);
+        Assert.Equal(0, log.Usage.Bytes);
+        Assert.All(readers, r => Assert.Equal(0, r.Pending));
+    }
+}
