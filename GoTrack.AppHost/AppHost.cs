@@ -33,14 +33,19 @@ var ackMode = Setting("ingest-ack-mode", "memory");
 
 // The services have no launch profiles (their own default is SERVER_ADDR); the AppHost gives each an
 // http endpoint, which reaches them as ASPNETCORE_URLS.
+// Ingest has two: "http", the public intake port (external), and "ops", the management port (OPS_ADDR)
+// that serves /healthz, /readyz and /metrics and that the AppHost's health check uses.
 var ingest = builder.AddProject<Projects.GoTrack_Ingest>("ingest")
     .WithHttpEndpoint()
+    .WithHttpEndpoint(name: "ops")
     .WithReference(kafka)
     .WaitFor(kafka)
     .WithEnvironment("OUTPUTS", outputs)
     .WithEnvironment("ACK_MODE", ackMode)
-    .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/readyz");
+    .WithEndpoint("http", e => e.IsExternal = true)
+    .WithHttpHealthCheck("/readyz", endpointName: "ops");
+var ops = ingest.GetEndpoint("ops");
+ingest.WithEnvironment(context => context.EnvironmentVariables["OPS_ADDR"] = ReferenceExpression.Create($":{ops.Property(EndpointProperty.TargetPort)}"));
 
 var sinkworker = builder.AddProject<Projects.GoTrack_SinkWorker>("sinkworker")
     .WithHttpEndpoint()

@@ -24,9 +24,9 @@ catch (OptionsValidationException ex)
 }
 
 builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);
-if (options.ServerAddress is { } address)
+if (ListenAddress.Urls(builder.Configuration, options.ServerAddress, options.OpsAddress) is { Length: > 0 } urls)
 {
-    builder.WebHost.UseUrls(GoTrack.Core.Configuration.ListenAddress.ToUrl(address)!);
+    builder.WebHost.UseUrls(urls);
 }
 
 builder.WebHost.ConfigureKestrel(k =>
@@ -36,6 +36,11 @@ builder.WebHost.ConfigureKestrel(k =>
 });
 
 var app = builder.Build();
+if (options.OpsPort is { } opsPort)
+{
+    app.UseOperationsPort(opsPort);
+}
+
 app.MapGoTrackIngest();
 app.MapDefaultEndpoints();
 await app.RunAsync().ConfigureAwait(false);

@@ -106,6 +106,27 @@ public static class Extensions
         return app;
     }
 
+    /// <summary>
+    /// OPS_ADDR: /healthz, /readyz and /metrics answer only on the management port, and everything else only
+    /// off it (404), so the public port serves intake alone. Decided by the port the connection arrived on,
+    /// never by the Host header, which the client writes.
+    /// </summary>
+    public static WebApplication UseOperationsPort(this WebApplication app, int opsPort)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Use((context, next) =>
+        {
+            if ((context.Connection.LocalPort == opsPort) != IsOperationsPath(context.Request.Path))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
+        return app;
+    }
+
     private static bool IsOperationsPath(PathString path) =>
         path.StartsWithSegments(HealthPath) || path.StartsWithSegments(ReadyPath) || path.StartsWithSegments(MetricsPath);
 

@@ -37,6 +37,48 @@ public static class ListenAddress
         return raw;
     }
 
+    /// <summary>The port of a listen address or Kestrel URL (<c>:9090</c>, <c>http://*:9090</c>); null when there is none.</summary>
+    public static int? PortOf(string addressOrUrl)
+    {
+        ArgumentNullException.ThrowIfNull(addressOrUrl);
+        var text = addressOrUrl.TrimEnd('/');
+        var colon = text.LastIndexOf(':');
+        return colon >= 0 && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535 ? port : null;
+    }
+
+    /// <summary>
+    /// The URLs to listen on: <paramref name="serverAddress"/> (or, when it is null, what ASP.NET's own
+    /// settings name: urls, HTTP_PORTS), plus the management address unless one of them has its port already
+    /// (the AppHost puts every endpoint in ASPNETCORE_URLS). Empty when ASP.NET's defaults should decide.
+    /// </summary>
+    public static string[] Urls(IConfiguration configuration, string? serverAddress, string? opsAddress)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var urls = new List<string>();
+        if (serverAddress is not null)
+        {
+            urls.Add(ToUrl(serverAddress)!);
+        }
+        else if (opsAddress is not null)
+        {
+            if (configuration["urls"] is { Length: > 0 } configured)
+            {
+                urls.AddRange(configured.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            }
+            else if (configuration["http_ports"] is { Length: > 0 } ports)
+            {
+                urls.AddRange(ports.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => "http://*:" + p));
+            }
+        }
+
+        if (opsAddress is not null && !urls.Exists(u => PortOf(u) == PortOf(opsAddress)))
+        {
+            urls.Add(ToUrl(opsAddress)!);
+        }
+
+        return [.. urls];
+    }
+
     /// <summary>Turns a Go-style listen address into a Kestrel URL; null when it is not one.</summary>
     public static string? ToUrl(string address)
     {

@@ -11,6 +11,11 @@ public sealed class IngestOptions
     /// <summary>SERVER_ADDR as given, or null when ASP.NET's own URL settings (the AppHost's) decide.</summary>
     public string? ServerAddress { get; set; }
 
+    /// <summary>OPS_ADDR: the management listener for /healthz, /readyz and /metrics; null keeps them on the public port.</summary>
+    public string? OpsAddress { get; set; }
+
+    public int? OpsPort => OpsAddress is null ? null : Core.Configuration.ListenAddress.PortOf(OpsAddress);
+
     /// <summary>OUTPUTS, in the order given, without duplicates.</summary>
     public IReadOnlyList<string> Outputs { get; set; } = [NdjsonFileSink.SinkName];
 

@@ -27,6 +27,7 @@ public static class IngestSettings
         ("General",
         [
             new("SERVER_ADDR", DefaultServerAddress, "Listen address, host:port; ':port' listens on every interface. When unset and the AppHost (ASPNETCORE_URLS, HTTP_PORTS) says where to listen, that wins."),
+            new("OPS_ADDR", "", "Management listener, host:port or :port: /healthz, /readyz and /metrics move there (404 on the public port), and the public port serves intake only. Unset: everything on SERVER_ADDR, as in the seed."),
             new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
             new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
             new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
@@ -76,6 +77,21 @@ public static class IngestSettings
 
         o.ServerAddress = ListenAddress.Resolve(configuration, r, DefaultServerAddress);
         o.Outputs = ParseOutputs(r);
+        if (r.Raw("OPS_ADDR") is { } ops)
+        {
+            if (ListenAddress.ToUrl(ops) is null || ListenAddress.PortOf(ops) is null or 0)
+            {
+                r.Error("OPS_ADDR", $"must be host:port or :port with a port from 1 to 65535 (got '{ops}')");
+            }
+            else if (o.ServerAddress is { } server && ListenAddress.PortOf(server) == ListenAddress.PortOf(ops))
+            {
+                r.Error("OPS_ADDR", $"must use another port than SERVER_ADDR ({server})");
+            }
+            else
+            {
+                o.OpsAddress = ops;
+            }
+        }
         o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
 
         o.Runner.BatchSize = r.Number("BATCH_SIZE", 100, 1, 100_000);

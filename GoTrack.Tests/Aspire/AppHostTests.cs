@@ -51,11 +51,15 @@ public sealed class AppHostTests : IAsyncLifetime
             Enumerable.Range(0, 100).Select(i => $"https://example.com/aspire{i}").Order(StringComparer.Ordinal),
             urls.Select(r => (string)r[0]!).Order(StringComparer.Ordinal));
 
-        using var ready = await client.GetAsync("/readyz", ct);
+        // Operations answer on the management port only; the public port serves intake alone.
+        using var opsClient = app.CreateHttpClient("ingest", "ops");
+        using var ready = await opsClient.GetAsync("/readyz", ct);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var hidden = await client.GetAsync("/readyz", ct);
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
 
         // Ingest ran with ACK_MODE=wal from the parameter: its acks came from the write-ahead log.
         Assert.NotEmpty(Directory.GetFiles(walDir.Path, "*.wal"));
-        Assert.Contains("gotrack_wal_bytes", await client.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
+        Assert.Contains("gotrack_wal_bytes", await opsClient.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
     }
 }

@@ -41,6 +41,9 @@ public sealed class ManifestTests : IDisposable
 
         var ingest = resources.GetProperty("ingest");
         Assert.True(ingest.GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
+        var opsBinding = ingest.GetProperty("bindings").GetProperty("ops");
+        Assert.False(opsBinding.TryGetProperty("external", out var opsExternal) && opsExternal.GetBoolean());
+        Assert.Equal(":{ingest.bindings.ops.targetPort}", Env(ingest)["OPS_ADDR"]);
         var ingestEnv = Env(ingest);
         Assert.Equal("{kafka.connectionString}", ingestEnv["ConnectionStrings__kafka"]);
         Assert.Equal("{ingest-outputs.value}", ingestEnv["OUTPUTS"]);

@@ -133,3 +133,52 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
         Assert.Contains("KAFKA_BROKERS: required", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>OPS_ADDR on the published binary: real sockets, so the split by local port is what runs in production.</summary>
+[Collection(PublishedBinaryGroup.Name)]
+public sealed class PublishedOpsPortTests(PublishedIngest published) : IDisposable
+{
+    private readonly GoTrack.Tests.Support.TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task With_OPS_ADDR_operations_answer_only_there_and_intake_only_on_the_public_port()
+    {
+        var port = PublishedIngest.FreePort();
+        var opsPort = PublishedIngest.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["SERVER_ADDR"] = $"127.0.0.1:{port}",
+            ["OPS_ADDR"] = $"127.0.0.1:{opsPort}",
+            ["LOG_PATH"] = _dir.File("events.ndjson"),
+        };
+        using var process = PublishedIngest.Start(published.Executable, "", env, out var output);
+        using var ops = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{opsPort}") };
+        using var pub = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await PublishedIngest.WaitUntilUpAsync(ops, process, output);
+        try
+        {
+            foreach (var path in new[] { "/healthz", "/readyz", "/metrics" })
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await ops.GetAsync(path)).StatusCode);
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, (await pub.GetAsync(path)).StatusCode);
+            }
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await pub.GetAsync("/px.gif?e=ops")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await ops.GetAsync("/px.gif?e=ops")).StatusCode);
+
+            // A Host header naming the ops port changes nothing: the split is by the socket's port.
+            using var sneaky = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            sneaky.Headers.Host = $"127.0.0.1:{opsPort}";
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await pub.SendAsync(sneaky)).StatusCode);
+        }
+        finally
+        {
+            PublishedIngest.SendSigterm(process);
+            await process.WaitForExitAsync();
+        }
+
+        Assert.Single(await File.ReadAllLinesAsync(_dir.File("events.ndjson")));
+    }
+}
