@@ -147,6 +147,26 @@ public sealed partial class MockKafkaCluster : IDisposable
         return Path.Combine(native, file);
     }
 
+    /// <summary>
+    /// Raises a fatal error in a real client, as librdkafka's own tests do (rd_kafka_test_fatal_error): the
+    /// client then behaves exactly as after a broken idempotence sequence. For tests only.
+    /// </summary>
+    public static void TriggerFatalError(Confluent.Kafka.IClient client, Confluent.Kafka.ErrorCode code, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var property = client.Handle.GetType().GetProperty("LibrdkafkaHandle", BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Instance)
+            ?? throw new InvalidOperationException("Confluent.Kafka's Handle has no LibrdkafkaHandle property");
+        var handle = (System.Runtime.InteropServices.SafeHandle)property.GetValue(client.Handle)!;
+        var result = rd_kafka_test_fatal_error(handle.DangerousGetHandle(), (int)code, reason);
+        if (result != 0)
+        {
+            throw new InvalidOperationException("rd_kafka_test_fatal_error failed: " + result);
+        }
+    }
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_test_fatal_error(nint rk, int err, string reason);
+
     [LibraryImport(Lib)]
     private static partial nint rd_kafka_conf_new();
 

@@ -23,7 +23,7 @@ namespace GoTrack.Core.Kafka;
 /// normally in before the attempt could be abandoned; if one is abandoned anyway, its retry waits for
 /// the outstanding reports before sending, so retries never pile copies up in librdkafka's buffer.
 /// </remarks>
-public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOptions options, KafkaMetadataProbe probe) : IEventSink
+public sealed class KafkaEventSink(KafkaProducerHost producers, KafkaOptions options, KafkaMetadataProbe probe) : IEventSink
 {
     public const string SinkName = "kafka";
     public const string EventTypeHeader = "event_type";
@@ -47,6 +47,19 @@ public sealed class KafkaEventSink(IProducer<byte[], byte[]> producer, KafkaOpti
         {
             return;
         }
+
+        // After a fatal error the producer is replaced. The old one may never report on what it still held,
+        // so every attempt still waiting on it is ended first: its unacknowledged messages count as failed
+        // and are sent again by the new producer.
+        if (producers.IsFatal)
+        {
+            foreach (var outstanding in _partial.Values)
+            {
+                outstanding.Abandon(0, new Error(ErrorCode.Local_Fatal, "the producer was replaced after a fatal error"));
+            }
+        }
+
+        var producer = producers.Current();
 
         // A retry of a batch sends only what the broker has not acknowledged. If the earlier attempt was
         // abandoned (timed out) with messages still in librdkafka, wait for their reports first, so the

@@ -36,16 +36,27 @@ public static partial class KafkaHostingExtensions
             var stats = sp.GetRequiredService<KafkaStatistics>();
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("GoTrack.Kafka.Producer");
             var throttle = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(10));
-            return new ProducerBuilder<byte[], byte[]>(options.ToProducerConfig())
+            return new KafkaProducerHost(onFatal => new ProducerBuilder<byte[], byte[]>(options.ToProducerConfig())
                 .SetStatisticsHandler((_, json) => stats.Post(json))
                 .SetLogHandler((_, m) => OnLog(logger, m))
-                .SetErrorHandler((_, e) => OnError(logger, throttle, e))
-                .Build();
+                .SetErrorHandler((_, e) =>
+                {
+                    OnError(logger, throttle, e);
+                    if (e.IsFatal)
+                    {
+                        onFatal();
+                    }
+                })
+                .Build(), logger);
         });
-        builder.Services.AddSingleton(sp => new KafkaMetadataProbe(
-            new DependentAdminClientBuilder(sp.GetRequiredService<IProducer<byte[], byte[]>>().Handle).Build(),
-            options.Topic,
-            KafkaMetadataProbe.DefaultTimeout));
+
+        // The first producer, for code that sends without rebuilding (SinkWorker's dead letters).
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerHost>().Current());
+        builder.Services.AddSingleton(sp =>
+        {
+            var host = sp.GetRequiredService<KafkaProducerHost>();
+            return new KafkaMetadataProbe(() => host.Admin, options.Topic, KafkaMetadataProbe.DefaultTimeout);
+        });
         if (healthTags is not null)
         {
             builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
@@ -143,6 +154,6 @@ public static partial class KafkaHostingExtensions
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}. librdkafka retries by itself. {Suppressed} more since the last line.")]
     private static partial void LogClientError(ILogger logger, ErrorCode code, string reason, long suppressed);
 
-    [LoggerMessage(EventId = 322, Level = LogLevel.Critical, Message = "Kafka client fatal error {Code}: {Reason}. The client must be restarted; batches keep failing and are kept until then.")]
+    [LoggerMessage(EventId = 322, Level = LogLevel.Critical, Message = "Kafka client fatal error {Code}: {Reason}. Ingest's kafka sink replaces its producer before the next attempt; other clients must be restarted.")]
     private static partial void LogFatal(ILogger logger, ErrorCode code, string reason);
 }

@@ -7,16 +7,22 @@ namespace GoTrack.Core.Kafka;
 /// Readiness for Kafka: a metadata request with a short timeout, over the connections of the client it
 /// was built from. Not ready while no broker answers or the topic does not exist.
 /// </summary>
-public sealed class KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpan timeout) : IHealthCheck, IDisposable
+public sealed class KafkaMetadataProbe(Func<IAdminClient> adminSource, string topic, TimeSpan timeout, IDisposable? owned = null) : IHealthCheck, IDisposable
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>A probe over one admin client, which it owns.</summary>
+    public KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpan timeout)
+        : this(() => admin, topic, timeout, admin)
+    {
+    }
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             // GetMetadata blocks for up to the timeout; keep it off the caller's thread.
-            var metadata = await Task.Run(() => admin.GetMetadata(topic, timeout), cancellationToken).ConfigureAwait(false);
+            var metadata = await Task.Run(() => adminSource().GetMetadata(topic, timeout), cancellationToken).ConfigureAwait(false);
             if (metadata.Brokers.Count == 0)
             {
                 return HealthCheckResult.Unhealthy("no Kafka broker answered");
@@ -38,5 +44,5 @@ public sealed class KafkaMetadataProbe(IAdminClient admin, string topic, TimeSpa
         }
     }
 
-    public void Dispose() => admin.Dispose();
+    public void Dispose() => owned?.Dispose();
 }
