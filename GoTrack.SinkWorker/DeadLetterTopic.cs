@@ -24,17 +24,28 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
     /// <summary>The DI key of the readiness probe for the dead-letter topic.</summary>
     public const string ProbeKey = "gotrack-kafka-dlq";
 
-    public async Task SendAsync(IReadOnlyList<(ConsumeResult<byte[], byte[]> Message, string Reason, string Error)> letters, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the letters not yet marked in <paramref name="sent"/>, and marks each one the topic acknowledges
+    /// (or the fallback file took). The caller's retry passes the same array, so a letter the topic already
+    /// has is never sent twice.
+    /// </summary>
+    public async Task SendAsync(IReadOnlyList<(ConsumeResult<byte[], byte[]> Message, string Reason, string Error)> letters, bool[] sent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(letters);
+        ArgumentNullException.ThrowIfNull(sent);
         if (letters.Count == 0)
         {
             return;
         }
 
-        var sends = new Task[letters.Count];
+        var sends = new Task?[letters.Count];
         for (var i = 0; i < letters.Count; i++)
         {
+            if (sent[i])
+            {
+                continue;
+            }
+
             var (message, reason, error) = letters[i];
             var headers = new Headers();
             foreach (var h in message.Message.Headers ?? [])
@@ -56,7 +67,7 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
 
         try
         {
-            await Task.WhenAll(sends).ConfigureAwait(false);
+            await Task.WhenAll(sends.Where(static t => t is not null)!).ConfigureAwait(false);
         }
         catch (ProduceException<byte[], byte[]>)
         {
@@ -64,18 +75,30 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
         }
 
         var refused = new List<RejectedRecord>();
+        var refusedAt = new List<int>();
+        Exception? transient = null;
         for (var i = 0; i < sends.Length; i++)
         {
-            if (sends[i].Exception?.InnerException is ProduceException<byte[], byte[]> e && IsPermanent(e.Error.Code))
+            if (sends[i] is not { } send)
+            {
+                continue;
+            }
+
+            if (send.IsCompletedSuccessfully)
+            {
+                sent[i] = true;
+            }
+            else if (send.Exception?.InnerException is ProduceException<byte[], byte[]> e && IsPermanent(e.Error.Code))
             {
                 var (message, reason, error) = letters[i];
                 var record = new Record(Guid.Empty, message.Message.Timestamp.UtcDateTime, reason, message.Message.Value ?? []);
                 refused.Add(new RejectedRecord(record, $"{Source(message)}: {reason}: {error}; the dead-letter topic refused it: {e.Error.Code} {e.Error.Reason}"));
+                refusedAt.Add(i);
             }
-            else if (sends[i].Exception is { } failure)
+            else
             {
-                // Transient (no broker, topic not there yet): the caller's pipeline retries the whole send.
-                throw failure.InnerException ?? failure;
+                // Transient (no broker, topic not there yet): the caller's pipeline retries the rest.
+                transient ??= send.Exception?.InnerException ?? (Exception?)send.Exception ?? new OperationCanceledException();
             }
         }
 
@@ -83,6 +106,15 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
         {
             await fallback.AppendAsync("sinkworker", refused, cancellationToken).ConfigureAwait(false);
             metrics.DeadLetter(FallbackReason, refused.Count);
+            foreach (var i in refusedAt)
+            {
+                sent[i] = true;
+            }
+        }
+
+        if (transient is not null)
+        {
+            throw transient;
         }
 
         foreach (var group in letters.GroupBy(l => l.Reason))

@@ -33,6 +33,9 @@ public sealed partial class KafkaToPostgresWorker(
 
     private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = new(options.Postgres.BatchSize);
+    private readonly List<ConsumeResult<byte[], byte[]>> _next = [];
+    private readonly HashSet<TopicPartition> _paused = [];
+    private Task? _writing;
     private readonly CancellationTokenSource _abort = new();
     private readonly LogThrottle _throttle = new(time, TimeSpan.FromSeconds(10));
 
@@ -48,24 +51,7 @@ public sealed partial class KafkaToPostgresWorker(
 
     private void Run(CancellationToken stoppingToken)
     {
-        hooks.Revoked = partitions =>
-        {
-            // Write and commit what we hold before the partitions move, so the next owner starts after it;
-            // but only for one attempt's time: a rebalance must not wait on a Postgres outage. Given up,
-            // the batch stays uncommitted and its next owner reads it again.
-            LogRevoked(logger, partitions.Count, _batch.Count);
-            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
-            bounded.CancelAfter(options.Resilience.AttemptTimeout);
-            try
-            {
-                FlushAndCommit(bounded.Token);
-            }
-            catch (Exception e) when (!_abort.IsCancellationRequested && e is OperationCanceledException or TimeoutException)
-            {
-                LogRevokeGaveUp(logger, _batch.Count);
-                _batch.Clear();
-            }
-        };
+        hooks.Revoked = OnRevoked;
         consumer.Subscribe(options.Kafka.Topic);
         LogStarted(logger, options.Kafka.Topic, options.GroupId, options.Postgres.Table);
         var flushAt = long.MaxValue;
@@ -73,25 +59,18 @@ public sealed partial class KafkaToPostgresWorker(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                if (_writing is not null)
+                {
+                    WaitForWrite();
+                    continue;
+                }
+
                 var wait = _batch.Count == 0
                     ? PollSlice
                     : TimeSpan.FromSeconds(Math.Clamp((flushAt - time.GetTimestamp()) / (double)time.TimestampFrequency, 0, PollSlice.TotalSeconds));
-                ConsumeResult<byte[], byte[]>? result = null;
-                try
+                if (Poll(wait) is { } message)
                 {
-                    result = consumer.Consume(wait);
-                }
-                catch (ConsumeException e)
-                {
-                    if (_throttle.ShouldLog(out var suppressed))
-                    {
-                        LogConsumeFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
-                    }
-                }
-
-                if (result?.Message is not null)
-                {
-                    _batch.Add(result);
+                    _batch.Add(message);
                     if (_batch.Count == 1)
                     {
                         flushAt = time.GetTimestamp() + (long)(options.Postgres.FlushInterval.TotalSeconds * time.TimestampFrequency);
@@ -100,12 +79,20 @@ public sealed partial class KafkaToPostgresWorker(
 
                 if (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt))
                 {
-                    FlushAndCommit(_abort.Token);
+                    _writing = FlushAsync(_abort.Token);
                     flushAt = long.MaxValue;
                 }
             }
 
-            FlushAndCommit(_abort.Token);
+            if (_writing is null && _batch.Count > 0)
+            {
+                _writing = FlushAsync(_abort.Token);
+            }
+
+            while (_writing is not null)
+            {
+                WaitForWrite();
+            }
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
@@ -118,19 +105,124 @@ public sealed partial class KafkaToPostgresWorker(
         }
     }
 
-    private void FlushAndCommit(CancellationToken cancellationToken)
+    /// <summary>
+    /// One step of waiting for the batch's write. While it keeps failing (a Postgres outage), the assigned
+    /// partitions are paused and the consumer keeps polling: it stays in its group however long the outage
+    /// lasts (max.poll.interval.ms counts time between polls) and takes part in rebalances, and no new
+    /// message piles up in memory. When the write succeeds the offsets are committed and fetching resumes.
+    /// </summary>
+    private void WaitForWrite()
     {
-        if (_batch.Count == 0)
+        if (!_writing!.Wait(PollSlice))
+        {
+            PauseAssigned();
+            if (Poll(PollSlice) is { } straggler)
+            {
+                _next.Add(straggler); // fetched before the pause took effect: the next batch's first
+            }
+
+            return;
+        }
+
+        var writing = _writing;
+        _writing = null;
+        writing.GetAwaiter().GetResult(); // the write's own failure: only cancellation (shutdown) ends it
+        Commit(_batch);
+        _batch.Clear();
+        _batch.AddRange(_next);
+        _next.Clear();
+        ResumePaused();
+    }
+
+    private ConsumeResult<byte[], byte[]>? Poll(TimeSpan wait)
+    {
+        try
+        {
+            var result = consumer.Consume(wait);
+            return result?.Message is null ? null : result;
+        }
+        catch (ConsumeException e)
+        {
+            if (_throttle.ShouldLog(out var suppressed))
+            {
+                LogConsumeFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
+            }
+
+            return null;
+        }
+    }
+
+    private void PauseAssigned()
+    {
+        var assigned = consumer.Assignment;
+        var toPause = assigned.Where(p => !_paused.Contains(p)).ToList();
+        if (toPause.Count > 0)
+        {
+            consumer.Pause(toPause);
+            _paused.UnionWith(toPause);
+            LogPaused(logger, toPause.Count);
+        }
+    }
+
+    private void ResumePaused()
+    {
+        if (_paused.Count == 0)
         {
             return;
         }
 
-        // Consume blocks, so the loop has its own thread; waiting on the async write here blocks only it.
-        FlushAsync(cancellationToken).GetAwaiter().GetResult();
-        Commit();
-        _batch.Clear();
+        var assigned = consumer.Assignment.ToHashSet();
+        var toResume = _paused.Where(assigned.Contains).ToList();
+        _paused.Clear();
+        if (toResume.Count > 0)
+        {
+            consumer.Resume(toResume);
+            LogResumed(logger, toResume.Count);
+        }
     }
 
+    /// <summary>
+    /// Called inside Consume when partitions move. What is in hand is written and committed first, for one
+    /// attempt's time at most (a rebalance never waits out a Postgres outage). Then only the revoked
+    /// partitions' messages are dropped from the batch: their next owner reads them from the last commit.
+    /// The others stay, so an incremental (cooperative-sticky) rebalance loses nothing.
+    /// </summary>
+    private void OnRevoked(List<TopicPartitionOffset> partitions)
+    {
+        metrics.Revoked(partitions.Count);
+        LogRevoked(logger, partitions.Count, _batch.Count);
+        if (_writing is null && _batch.Count > 0)
+        {
+            _writing = FlushAsync(_abort.Token);
+        }
+
+        var revoked = partitions.Select(p => p.TopicPartition).ToHashSet();
+        if (_writing is not null)
+        {
+            try
+            {
+                if (_writing.Wait(options.Resilience.AttemptTimeout) && _writing.IsCompletedSuccessfully)
+                {
+                    // Written: the revoked partitions' offsets are committed now, while they are still ours.
+                    Commit(_batch.Where(m => revoked.Contains(m.TopicPartition)));
+                }
+                else
+                {
+                    LogRevokeGaveUp(logger, _batch.Count(m => revoked.Contains(m.TopicPartition)));
+                }
+            }
+            catch (AggregateException)
+            {
+                // Cancelled by shutdown; the loop reports it.
+            }
+        }
+
+        _batch.RemoveAll(m => revoked.Contains(m.TopicPartition));
+        _next.RemoveAll(m => revoked.Contains(m.TopicPartition));
+        _paused.ExceptWith(revoked);
+    }
+
+    /// <summary>Writes the batch (its messages are read before the first await, so the list may change after).</summary>
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         metrics.Batch(_batch.Count);
@@ -168,18 +260,24 @@ public sealed partial class KafkaToPostgresWorker(
 
         if (letters.Count > 0)
         {
+            var sent = new bool[letters.Count];
             await pipelines.GetPipeline(DeadLetterPipeline).ExecuteAsync(
-                async ct => await deadLetters.SendAsync(letters, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async ct => await deadLetters.SendAsync(letters, sent, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             LogDeadLettered(logger, letters.Count, options.DeadLetterTopic, letters[0].Item2);
         }
     }
 
-    private void Commit()
+    private void Commit(IEnumerable<ConsumeResult<byte[], byte[]>> messages)
     {
-        var offsets = _batch
+        var offsets = messages
             .GroupBy(m => m.TopicPartition)
             .Select(g => new TopicPartitionOffset(g.Key, g.Max(m => m.Offset.Value) + 1))
             .ToList();
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             consumer.Commit(offsets);
@@ -232,6 +330,12 @@ public sealed partial class KafkaToPostgresWorker(
 
     [LoggerMessage(EventId = 406, Level = LogLevel.Warning, Message = "Partitions were revoked while the write kept failing; the {Count} messages in hand stay uncommitted for their next owner.")]
     private static partial void LogRevokeGaveUp(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "The write keeps failing: {Count} partitions paused; polling on, so this instance keeps them.")]
+    private static partial void LogPaused(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "The write succeeded: {Count} partitions resumed.")]
+    private static partial void LogResumed(ILogger logger, int count);
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Error, Message = "SHUTDOWN_TIMEOUT ran out with {Count} messages written but not committed, or not written; they are read again after the restart.")]
     private static partial void LogShutdownTimedOut(ILogger logger, int count);

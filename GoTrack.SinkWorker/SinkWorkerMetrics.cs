@@ -15,6 +15,8 @@ public sealed class SinkWorkerMetrics
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _written;
     private readonly Counter<long> _commitFailures;
+    private readonly Counter<long> _revoked;
+    private long _revokedTotal;
 
     public SinkWorkerMetrics(IMeterFactory meterFactory)
     {
@@ -26,6 +28,7 @@ public sealed class SinkWorkerMetrics
         _deadLetters = meter.CreateCounter<long>("gotrack.sinkworker.dead_letters", "{message}", "Messages sent to the dead-letter topic, by reason.");
         _written = meter.CreateCounter<long>("gotrack.sinkworker.events", "{event}", "Events handed to Postgres in batches that were written and committed (duplicates included; the table skips them).");
         _commitFailures = meter.CreateCounter<long>("gotrack.sinkworker.commit_failures", "{commit}", "Offset commits that failed (the messages are read again; ON CONFLICT absorbs them).");
+        _revoked = meter.CreateCounter<long>("gotrack.sinkworker.partitions_revoked", "{partition}", "Partitions taken from this instance by a rebalance.");
     }
 
     public void Batch(int size) => _batchSize.Record(size);
@@ -41,4 +44,13 @@ public sealed class SinkWorkerMetrics
     public void DeadLetter(string reason, int count = 1) => _deadLetters.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void CommitFailed() => _commitFailures.Add(1);
+
+    public void Revoked(int partitions)
+    {
+        _revoked.Add(partitions);
+        Interlocked.Add(ref _revokedTotal, partitions);
+    }
+
+    /// <summary>Partitions revoked since start (the counter's value, for tests).</summary>
+    public long RevokedTotal => Interlocked.Read(ref _revokedTotal);
 }

@@ -53,6 +53,9 @@ public sealed class KafkaOptions
     /// <summary>KAFKA_SESSION_TIMEOUT_MS: how soon the group gives a silent (killed) consumer's partitions to another.</summary>
     public int SessionTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>KAFKA_MAX_POLL_INTERVAL_MS: a consumer that does not poll for this long leaves its group.</summary>
+    public int MaxPollIntervalMs { get; set; } = 300_000;
+
     public bool CreateTopic { get; set; }
 
     public int TopicPartitions { get; set; } = 6;
@@ -163,6 +166,7 @@ public sealed class KafkaOptions
         config.AutoOffsetReset = AutoOffsetReset.Earliest;
         config.EnablePartitionEof = false;
         config.SessionTimeoutMs = SessionTimeoutMs;
+        config.MaxPollIntervalMs = MaxPollIntervalMs;
         return config;
     }
 

@@ -28,6 +28,7 @@ public static class KafkaSettings
         new("KAFKA_PRODUCER_BATCH_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
         new("KAFKA_PRODUCER_BATCH_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
         new("KAFKA_MESSAGE_TIMEOUT_MS", "10000", "How long the producer tries one message before the batch fails and is retried (message.timeout.ms); below SINK_TIMEOUT_MS."),
+        new("KAFKA_MAX_POLL_INTERVAL_MS", "300000", "Consumers: a member that does not poll for this long leaves its group (max.poll.interval.ms). SinkWorker keeps polling, with its partitions paused, while a write fails, so a Postgres outage does not cost it its partitions."),
         new("KAFKA_SESSION_TIMEOUT_MS", "10000", "Consumers: how long the group waits for a silent member (a killed instance) before giving its partitions to another (session.timeout.ms; librdkafka's default is 45000)."),
         new("KAFKA_STATS_INTERVAL_MS", "5000", "How often librdkafka's statistics refresh the gotrack_kafka_* metrics; 0 turns them off."),
         new("KAFKA_CREATE_TOPIC", "false", "Development aid: create KAFKA_TOPIC at start if missing. In production, create the topic beforehand (see README)."),
@@ -114,6 +115,11 @@ public static class KafkaSettings
         }
 
         o.SessionTimeoutMs = r.Number("KAFKA_SESSION_TIMEOUT_MS", 10_000, 6_000, 300_000);
+        o.MaxPollIntervalMs = r.Number("KAFKA_MAX_POLL_INTERVAL_MS", 300_000, 6_000, 86_400_000);
+        if (o.MaxPollIntervalMs < o.SessionTimeoutMs)
+        {
+            r.Error("KAFKA_MAX_POLL_INTERVAL_MS", $"must not be below KAFKA_SESSION_TIMEOUT_MS ({o.SessionTimeoutMs})");
+        }
         o.StatisticsIntervalMs = r.Number("KAFKA_STATS_INTERVAL_MS", 5_000, 0, 86_400_000);
         o.CreateTopic = r.Bool("KAFKA_CREATE_TOPIC", false);
         o.TopicPartitions = r.Number("KAFKA_TOPIC_PARTITIONS", 6, 1, 100_000);

@@ -155,6 +155,40 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     }
 }
 
+/// <summary>Dead letters and retries: what the topic has acknowledged is never sent again.</summary>
+public sealed class DeadLetterRetryTests : IAsyncLifetime
+{
+    private SinkWorkerRig _rig = null!;
+
+    public async Task InitializeAsync() => _rig = await SinkWorkerRig.CreateAsync();
+
+    public async Task DisposeAsync() => await _rig.DisposeAsync();
+
+    [Fact]
+    public async Task A_retry_sends_only_the_letters_the_topic_has_not_acknowledged()
+    {
+        using var host = await _rig.StartWorkerAsync();
+        var topic = host.Services.GetRequiredService<Worker.DeadLetterTopic>();
+        var letters = Enumerable.Range(0, 5).Select(i => (new ConsumeResult<byte[], byte[]>
+        {
+            Topic = MockKafka.Topic,
+            Partition = 0,
+            Offset = i,
+            Message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("k" + i), Value = Encoding.UTF8.GetBytes("not json " + i), Headers = [] },
+        }, "not_json", "test")).ToList();
+
+        // The pipeline's retry calls again with the same state: the first call's acknowledgements hold.
+        var sent = new bool[letters.Count];
+        await topic.SendAsync(letters, sent, default);
+        Assert.All(sent, Assert.True);
+        await topic.SendAsync(letters, sent, default);
+
+        var messages = await _rig.Kafka.ReadAsync(5, topic: SinkWorkerRig.DeadLetterTopic);
+        Assert.Equal(5, messages.Count);
+        Assert.Equal(5, messages.Select(m => m.Key()).Distinct().Count());
+    }
+}
+
 /// <summary>Stops and starts the PostgreSQL cluster under a running worker: a private cluster.</summary>
 public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
 {
@@ -191,5 +225,30 @@ public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
         await _rig.WaitRowsAsync(2000);
         Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
         Assert.Equal(HealthStatus.Healthy, (await SinkWorkerRig.ReadinessAsync(host)).Status);
+    }
+
+    /// <summary>
+    /// An outage three times longer than max.poll.interval.ms (6 s here, 5 minutes by default). Writing
+    /// inside the consume loop used to stop polling, so the instance left its group and its partitions
+    /// churned; now it pauses them and keeps polling, and no partition is ever revoked.
+    /// </summary>
+    [Fact]
+    public async Task A_Postgres_outage_longer_than_the_poll_interval_keeps_the_partitions_and_loses_nothing()
+    {
+        using var host = await _rig.StartWorkerAsync(("KAFKA_MAX_POLL_INTERVAL_MS", "6000"), ("KAFKA_SESSION_TIMEOUT_MS", "6000"));
+        var metrics = host.Services.GetRequiredService<Worker.SinkWorkerMetrics>();
+        var records = Rows.Many(1000);
+        await _rig.ProduceAsync(records.Take(300));
+        await _rig.WaitRowsAsync(300);
+        Assert.Equal(0, metrics.RevokedTotal);
+
+        await _server.StopAsync();
+        await _rig.ProduceAsync(records.Skip(300));
+        await Task.Delay(TimeSpan.FromSeconds(18)); // the outage itself: three poll intervals
+        await _server.StartAsync();
+
+        await _rig.WaitRowsAsync(1000);
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+        Assert.Equal(0, metrics.RevokedTotal);
     }
 }
