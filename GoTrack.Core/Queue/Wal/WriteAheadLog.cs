@@ -1024,7 +1024,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     [LoggerMessage(EventId = 305, Level = LogLevel.Error, Message = "Write-ahead log: writing cursors or deleting segments failed; will try again.")]
     private static partial void LogMaintenanceFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "Write-ahead log {Path} is unreadable; every sink starts from the oldest segment (duplicates are absorbed by event_id).")]
+    [LoggerMessage(EventId = 306, Level = LogLevel.Warning, Message = "The write-ahead log's cursors file {Path} is unreadable; every sink starts from the oldest segment (duplicates rather than loss).")]
     private static partial void LogCursorsUnreadable(ILogger logger, string path);
 
     [LoggerMessage(EventId = 307, Level = LogLevel.Debug, Message = "Write-ahead log: deleted {Path}, released by every sink.")]
