@@ -48,7 +48,7 @@ public static class IngestServiceCollectionExtensions
                     services.AddSingleton<IEventSink, KafkaEventSink>();
                     break;
                 case PostgresSink.SinkName:
-                    services.AddPostgresEventSink(options.Postgres);
+                    builder.AddPostgresEventSink(options.Postgres);
                     break;
             }
         }

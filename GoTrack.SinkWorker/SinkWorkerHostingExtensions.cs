@@ -50,7 +50,7 @@ public static partial class SinkWorkerHostingExtensions
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             "kafka-dlq", sp => sp.GetRequiredKeyedService<KafkaMetadataProbe>(DeadLetterTopic.ProbeKey), HealthStatus.Unhealthy, [Extensions.ReadyTag]));
 
-        services.AddPostgresEventWriter(options.Postgres);
+        builder.AddPostgresEventWriter(options.Postgres);
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             "postgres", sp => new PostgresHealthCheck(sp.GetRequiredService<PostgresEventWriter>()), HealthStatus.Unhealthy, [Extensions.ReadyTag]));
 

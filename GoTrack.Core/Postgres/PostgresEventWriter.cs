@@ -34,19 +34,29 @@ public sealed class PostgresEventWriter : IDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresOptions _options;
     private readonly string _createStage;
+    private readonly bool _stagePerConnection;
     private readonly string _copy;
     private readonly string _insertFromStage;
     private readonly ConcurrentDictionary<int, string> _valuesSql = new();
     private readonly SemaphoreSlim _migrateLock = new(1, 1);
     private volatile bool _migrated;
 
-    public PostgresEventWriter(NpgsqlDataSource dataSource, PostgresOptions options)
+    /// <summary>The staging table: one per session, emptied at each commit.</summary>
+    internal const string CreateStageSql = $"CREATE TEMP TABLE IF NOT EXISTS {StageTable} (event_id uuid NOT NULL, ts timestamptz NOT NULL, payload jsonb NOT NULL) ON COMMIT DELETE ROWS";
+
+    /// <param name="stagePerConnection">
+    /// True when <paramref name="dataSource"/> makes the staging table as each physical connection opens
+    /// (<see cref="PostgresServiceCollectionExtensions.ConfigureDataSource"/>); otherwise each batch makes
+    /// it if missing, one more round trip.
+    /// </param>
+    public PostgresEventWriter(NpgsqlDataSource dataSource, PostgresOptions options, bool stagePerConnection = false)
     {
+        _stagePerConnection = stagePerConnection;
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(options);
         _dataSource = dataSource;
         _options = options;
-        _createStage = $"CREATE TEMP TABLE IF NOT EXISTS {StageTable} (event_id uuid NOT NULL, ts timestamptz NOT NULL, payload jsonb NOT NULL) ON COMMIT DELETE ROWS";
+        _createStage = CreateStageSql;
         _copy = $"COPY {StageTable} (event_id, ts, payload) FROM STDIN (FORMAT BINARY)";
         _insertFromStage = $"INSERT INTO {options.Table.Quoted} (event_id, ts, payload) SELECT event_id, ts, payload FROM {StageTable} ON CONFLICT (event_id) DO NOTHING";
     }
@@ -179,8 +189,9 @@ public sealed class PostgresEventWriter : IDisposable
 
     private async Task<int> CopyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadOnlyMemory<Record> rows, CancellationToken ct)
     {
-        using (var create = new NpgsqlCommand(_createStage, connection, transaction))
+        if (!_stagePerConnection)
         {
+            using var create = new NpgsqlCommand(_createStage, connection, transaction);
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 

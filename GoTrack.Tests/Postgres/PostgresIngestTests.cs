@@ -59,6 +59,44 @@ public sealed class PostgresIngestTests(PostgresDatabase db) : IClassFixture<Pos
         return sent;
     }
 
+    /// <summary>
+    /// The data source comes from Aspire.Npgsql's AddNpgsqlDataSource with a physical-connection initializer:
+    /// the staging table is made once per connection (at most WORKER_CONCURRENCY of them), not once per
+    /// batch as before (20 batches made 20 CREATE TEMP TABLE round trips).
+    /// </summary>
+    [Fact]
+    public async Task The_staging_table_is_made_once_per_physical_connection_not_per_batch()
+    {
+        var creates = 0;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                var database = activity.GetTagItem("db.namespace") ?? activity.GetTagItem("db.name");
+                var text = (activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement")) as string;
+                if (Equals(database, db.Name) && text is not null && text.StartsWith("CREATE TEMP TABLE", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref creates);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var table = Table();
+        using var factory = Ingest(table, new() { ["PG_BATCH_SIZE"] = "10", ["OUTPUTS"] = "postgres" });
+        using var client = factory.CreateClient();
+        for (var i = 0; i < 20; i++)
+        {
+            await PostEventsAsync(client, requests: 1, perRequest: 10);
+            await factory.WaitDeliveredAsync(TimeSpan.FromSeconds(30)); // one batch each
+        }
+
+        Assert.Equal(200L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.InRange(creates, 1, 4);
+    }
+
     [Theory]
     [InlineData("true")]
     [InlineData("false")]
