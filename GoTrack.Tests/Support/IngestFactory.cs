@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace GoTrack.Tests.Support;
 
@@ -90,6 +91,57 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         };
     }
 
+    private EventCounts? _events;
+
+    /// <summary>
+    /// gotrack_events_total{outcome} of this host alone: a listener on its own meter factory, attached as the
+    /// host is built, so counts are exact whatever other hosts run in the same process.
+    /// </summary>
+    public long Outcome(string outcome)
+    {
+        _ = Services; // builds the host (and the listener) if nothing has yet
+        return _events!.Get(outcome);
+    }
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var host = base.CreateHost(builder);
+        _events = new EventCounts(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        return host;
+    }
+
+    private sealed class EventCounts : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new();
+
+        public EventCounts(System.Diagnostics.Metrics.IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "gotrack.events")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "outcome" && tag.Value is string outcome)
+                    {
+                        _counts.AddOrUpdate(outcome, value, (_, v) => v + value);
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Get(string outcome) => _counts.GetValueOrDefault(outcome);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
     /// <summary>Waits until every accepted event has been written by every sink.</summary>
     public async Task WaitDeliveredAsync(TimeSpan? timeout = null)
     {
@@ -114,6 +166,7 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         base.Dispose(disposing);
         if (disposing)
         {
+            _events?.Dispose();
             _dir.Dispose();
         }
     }
