@@ -64,7 +64,7 @@ internal static class EventBuilder
         string? parseError, ref Scratch scratch, ref EventFields fields, ref EventProps props, bool hasEventId,
         in RequestInfo info, ReadOnlySpan<char> session, ReadOnlySpan<byte> jsonProps)
     {
-        var error = parseError ?? FieldRules.Validate(fields);
+        var error = parseError ?? FieldRules.Validate(ref fields);
         if (error is not null)
         {
             return (null, error);

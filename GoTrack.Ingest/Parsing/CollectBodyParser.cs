@@ -100,23 +100,10 @@ internal static class CollectBodyParser
             var name = scratch.Written[nameRange];
             reader.Read();
             string? error;
-            switch (name.Length > 12 ? Field.Prop : Known(name))
+            var field = name.Length > 12 ? ClientField.None : ClientFields.Lookup(name);
+            switch (field == ClientField.None ? OwnKey(name) : Key.Field)
             {
-                case Field.E: error = ReadString(ref reader, ref scratch, "e", ref f.Type); break;
-                case Field.Uid: error = ReadString(ref reader, ref scratch, "uid", ref f.Uid); break;
-                case Field.Sid: error = ReadString(ref reader, ref scratch, "sid", ref f.Sid); break;
-                case Field.Url: error = ReadString(ref reader, ref scratch, "url", ref f.Url); break;
-                case Field.Ref: error = ReadString(ref reader, ref scratch, "ref", ref f.Ref); break;
-                case Field.UtmSource: error = ReadString(ref reader, ref scratch, "utm_source", ref f.UtmSource); break;
-                case Field.UtmMedium: error = ReadString(ref reader, ref scratch, "utm_medium", ref f.UtmMedium); break;
-                case Field.UtmCampaign: error = ReadString(ref reader, ref scratch, "utm_campaign", ref f.UtmCampaign); break;
-                case Field.UtmTerm: error = ReadString(ref reader, ref scratch, "utm_term", ref f.UtmTerm); break;
-                case Field.UtmContent: error = ReadString(ref reader, ref scratch, "utm_content", ref f.UtmContent); break;
-                case Field.Gclid: error = ReadString(ref reader, ref scratch, "gclid", ref f.Gclid); break;
-                case Field.Fbclid: error = ReadString(ref reader, ref scratch, "fbclid", ref f.Fbclid); break;
-                case Field.Msclkid: error = ReadString(ref reader, ref scratch, "msclkid", ref f.Msclkid); break;
-                case Field.Click: error = ReadClick(ref reader, ref scratch, ref f); break;
-                case Field.EventId:
+                case Key.Field when field == ClientField.EventId:
                     ReadOnlySpan<byte> id = default;
                     error = ReadString(ref reader, ref scratch, "event_id", ref id);
                     if (error is null && !id.IsEmpty && !hasEventId)
@@ -130,9 +117,13 @@ internal static class CollectBodyParser
                     }
 
                     break;
-                case Field.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;
-                case Field.Props: error = ReadProps(ref reader, ref scratch, ref props); break;
-                case Field.ServerOwned:
+                case Key.Field:
+                    error = ReadString(ref reader, ref scratch, ClientFields.Name(field), ref ClientFields.Slot(ref f, field));
+                    break;
+                case Key.Click: error = ReadClick(ref reader, ref scratch, ref f); break;
+                case Key.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;
+                case Key.Props: error = ReadProps(ref reader, ref scratch, ref props); break;
+                case Key.ServerOwned:
                     // ts, ua, ip, geo, device and bot are the server's to set; a client's values are ignored.
                     reader.Skip();
                     error = null;
@@ -275,50 +266,24 @@ internal static class CollectBodyParser
         return props.TryAdd(scratch, nameRange, value) ? null : $"more than {FieldLimits.Props} props";
     }
 
-    private enum Field
+    /// <summary>What a key that is not a <see cref="ClientField"/> means in /collect.</summary>
+    private enum Key
     {
         Prop,
-        E,
-        Uid,
-        Sid,
-        Url,
-        Ref,
-        UtmSource,
-        UtmMedium,
-        UtmCampaign,
-        UtmTerm,
-        UtmContent,
-        Gclid,
-        Fbclid,
-        Msclkid,
-        EventId,
+        Field,
         Utm,
         Click,
         Props,
         ServerOwned,
     }
 
-    private static Field Known(ReadOnlySpan<byte> name) => name switch
+    private static Key OwnKey(ReadOnlySpan<byte> name) => name switch
     {
-        _ when name.SequenceEqual("e"u8) => Field.E,
-        _ when name.SequenceEqual("uid"u8) => Field.Uid,
-        _ when name.SequenceEqual("sid"u8) => Field.Sid,
-        _ when name.SequenceEqual("url"u8) => Field.Url,
-        _ when name.SequenceEqual("ref"u8) => Field.Ref,
-        _ when name.SequenceEqual("event_id"u8) => Field.EventId,
-        _ when name.SequenceEqual("utm"u8) => Field.Utm,
-        _ when name.SequenceEqual("utm_source"u8) => Field.UtmSource,
-        _ when name.SequenceEqual("utm_medium"u8) => Field.UtmMedium,
-        _ when name.SequenceEqual("utm_campaign"u8) => Field.UtmCampaign,
-        _ when name.SequenceEqual("utm_term"u8) => Field.UtmTerm,
-        _ when name.SequenceEqual("utm_content"u8) => Field.UtmContent,
-        _ when name.SequenceEqual("gclid"u8) => Field.Gclid,
-        _ when name.SequenceEqual("fbclid"u8) => Field.Fbclid,
-        _ when name.SequenceEqual("msclkid"u8) => Field.Msclkid,
-        _ when name.SequenceEqual("click"u8) => Field.Click,
-        _ when name.SequenceEqual("props"u8) => Field.Props,
+        _ when name.SequenceEqual("utm"u8) => Key.Utm,
+        _ when name.SequenceEqual("click"u8) => Key.Click,
+        _ when name.SequenceEqual("props"u8) => Key.Props,
         _ when name.SequenceEqual("ts"u8) || name.SequenceEqual("ua"u8) || name.SequenceEqual("ip"u8) || name.SequenceEqual("geo"u8)
-            || name.SequenceEqual("device"u8) || name.SequenceEqual("bot"u8) => Field.ServerOwned,
-        _ => Field.Prop,
+            || name.SequenceEqual("device"u8) || name.SequenceEqual("bot"u8) => Key.ServerOwned,
+        _ => Key.Prop,
     };
 }

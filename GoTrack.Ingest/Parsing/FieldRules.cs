@@ -17,21 +17,19 @@ internal static class FieldRules
     public static bool TryParseEventId(ReadOnlySpan<byte> value, out Guid id) =>
         Utf8Parser.TryParse(value, out id, out var consumed, 'D') && consumed == value.Length && consumed == 36 && id != Guid.Empty;
 
-    /// <summary>Checks the fields a client may set; null when the event is fine.</summary>
-    public static string? Validate(scoped in EventFields f) =>
-        CheckLength("e", f.Type, FieldLimits.Type)
-        ?? CheckLength("uid", f.Uid, FieldLimits.Id)
-        ?? CheckLength("sid", f.Sid, FieldLimits.Id)
-        ?? CheckLength("url", f.Url, FieldLimits.Url)
-        ?? CheckLength("ref", f.Ref, FieldLimits.Url)
-        ?? CheckLength("utm_source", f.UtmSource, FieldLimits.Utm)
-        ?? CheckLength("utm_medium", f.UtmMedium, FieldLimits.Utm)
-        ?? CheckLength("utm_campaign", f.UtmCampaign, FieldLimits.Utm)
-        ?? CheckLength("utm_term", f.UtmTerm, FieldLimits.Utm)
-        ?? CheckLength("utm_content", f.UtmContent, FieldLimits.Utm)
-        ?? CheckLength("gclid", f.Gclid, FieldLimits.Utm)
-        ?? CheckLength("fbclid", f.Fbclid, FieldLimits.Utm)
-        ?? CheckLength("msclkid", f.Msclkid, FieldLimits.Utm);
+    /// <summary>Checks the fields a client may set, from <see cref="ClientFields"/>; null when the event is fine.</summary>
+    public static string? Validate(ref EventFields f)
+    {
+        foreach (var field in ClientFields.Text)
+        {
+            if (CheckLength(ClientFields.Name(field), ClientFields.Slot(ref f, field), ClientFields.Limit(field)) is { } error)
+            {
+                return error;
+            }
+        }
+
+        return null;
+    }
 
     public static ReadOnlySpan<byte> DefaultType => "pageview"u8;
 }

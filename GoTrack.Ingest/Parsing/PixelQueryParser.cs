@@ -46,22 +46,10 @@ internal static class PixelQueryParser
             var valueRange = scratch.CommitRange(PercentDecoder.Decode(rawValue, scratch.Free));
             var value = Utf8Text.Clean(scratch.Written[valueRange]);
 
-            switch (Known(name))
+            var field = ClientFields.Lookup(name);
+            switch (field)
             {
-                case Field.E: SetOnce(ref fields.Type, value); break;
-                case Field.Uid: SetOnce(ref fields.Uid, value); break;
-                case Field.Sid: SetOnce(ref fields.Sid, value); break;
-                case Field.Url: SetOnce(ref fields.Url, value); break;
-                case Field.Ref: SetOnce(ref fields.Ref, value); break;
-                case Field.UtmSource: SetOnce(ref fields.UtmSource, value); break;
-                case Field.UtmMedium: SetOnce(ref fields.UtmMedium, value); break;
-                case Field.UtmCampaign: SetOnce(ref fields.UtmCampaign, value); break;
-                case Field.UtmTerm: SetOnce(ref fields.UtmTerm, value); break;
-                case Field.UtmContent: SetOnce(ref fields.UtmContent, value); break;
-                case Field.Gclid: SetOnce(ref fields.Gclid, value); break;
-                case Field.Fbclid: SetOnce(ref fields.Fbclid, value); break;
-                case Field.Msclkid: SetOnce(ref fields.Msclkid, value); break;
-                case Field.EventId:
+                case ClientField.EventId:
                     if (!hasEventId && !value.IsEmpty)
                     {
                         if (!FieldRules.TryParseEventId(value, out fields.EventId))
@@ -72,6 +60,9 @@ internal static class PixelQueryParser
                         hasEventId = true;
                     }
 
+                    break;
+                case not ClientField.None:
+                    SetOnce(ref ClientFields.Slot(ref fields, field), value);
                     break;
                 default:
                     // Repaired text (invalid UTF-8) lives outside the scratch buffer: copy it in.
@@ -122,42 +113,4 @@ internal static class PixelQueryParser
             field = value;
         }
     }
-
-    private enum Field
-    {
-        Prop,
-        E,
-        Uid,
-        Sid,
-        Url,
-        Ref,
-        UtmSource,
-        UtmMedium,
-        UtmCampaign,
-        UtmTerm,
-        UtmContent,
-        Gclid,
-        Fbclid,
-        Msclkid,
-        EventId,
-    }
-
-    private static Field Known(ReadOnlySpan<byte> name) => name.Length switch
-    {
-        1 when name[0] == (byte)'e' => Field.E,
-        3 when name.SequenceEqual("uid"u8) => Field.Uid,
-        3 when name.SequenceEqual("sid"u8) => Field.Sid,
-        3 when name.SequenceEqual("url"u8) => Field.Url,
-        3 when name.SequenceEqual("ref"u8) => Field.Ref,
-        5 when name.SequenceEqual("gclid"u8) => Field.Gclid,
-        6 when name.SequenceEqual("fbclid"u8) => Field.Fbclid,
-        7 when name.SequenceEqual("msclkid"u8) => Field.Msclkid,
-        8 when name.SequenceEqual("event_id"u8) => Field.EventId,
-        8 when name.SequenceEqual("utm_term"u8) => Field.UtmTerm,
-        10 when name.SequenceEqual("utm_source"u8) => Field.UtmSource,
-        10 when name.SequenceEqual("utm_medium"u8) => Field.UtmMedium,
-        11 when name.SequenceEqual("utm_content"u8) => Field.UtmContent,
-        12 when name.SequenceEqual("utm_campaign"u8) => Field.UtmCampaign,
-        _ => Field.Prop,
-    };
 }
