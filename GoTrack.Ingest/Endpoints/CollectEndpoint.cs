@@ -93,24 +93,14 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Error(response, code, splitError!).ConfigureAwait(false);
         }
 
-        var optOut = OptOuts.Of(request, policy.Options);
-        var anonymize = optOut != OptOut.None && policy.Options.PrivacyMode == PrivacyMode.Anonymize;
-        if (anonymize)
-        {
-            OptOuts.ScrubRequestSpan();
-        }
-        var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()), policy, anonymize);
-        var session = string.Empty;
-        string? setCookie = null;
-        if (!anonymize && !policy.Cookieless)
-        {
-            session = cookie.Read(request.Headers.Cookie).ToString();
-            setCookie = session.Length == 0 ? cookie.NewSetCookieHeader(request.IsHttps) : null;
-            if (setCookie is not null)
-            {
-                session = cookie.ValueOf(setCookie).ToString();
-            }
-        }
+        // The privacy decisions, in one place (IntakeRequest); kept as plain values, since they live across awaits.
+        var intakeRequest = IntakeRequest.Read(context, policy, cookie, time.GetUtcNow(), factsWhenOptedOut: true);
+        var optOut = intakeRequest.OptOut;
+        var anonymize = intakeRequest.Anonymize;
+        var info = intakeRequest.Info;
+        var session = intakeRequest.Session.ToString();
+        var setCookie = intakeRequest.SetCookie;
+        var droppedOutcome = intakeRequest.Dropped;
 
         var records = ArrayPool<Record>.Shared.Rent(Math.Max(1, elements.Count));
         var rejected = new List<(int Index, string Reason)>();
@@ -131,9 +121,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             }
 
             intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
-            var dropped = optOut != OptOut.None && !anonymize ? optOut.DroppedOutcome()
-                : info.Device.IsBot && policy.BotMode == BotMode.Drop ? EventOutcomes.Bot
-                : null;
+            var dropped = droppedOutcome;
             if (accepted > 0 && dropped is not null)
             {
                 intake.Metrics.Events(dropped, accepted);

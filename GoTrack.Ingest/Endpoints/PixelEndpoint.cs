@@ -42,40 +42,13 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
             return;
         }
 
-        var optOut = OptOuts.Of(request, policy.Options);
-        var anonymize = optOut != OptOut.None && policy.Options.PrivacyMode == PrivacyMode.Anonymize;
-        if (anonymize)
+        var (record, error, dropped, anonymize, optOut, setCookie) = Build(context, request);
+        if (dropped is not null)
         {
-            OptOuts.ScrubRequestSpan();
-        }
-        if (optOut != OptOut.None && !anonymize)
-        {
-            await NotRecorded(context, optOut.DroppedOutcome(), started).ConfigureAwait(false);
+            await NotRecorded(context, dropped, started).ConfigureAwait(false);
             return;
         }
 
-        var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(time.GetUtcNow()), policy, anonymize);
-        if (info.Device.IsBot && policy.BotMode == BotMode.Drop)
-        {
-            await NotRecorded(context, EventOutcomes.Bot, started).ConfigureAwait(false);
-            return;
-        }
-
-        // A new session's value lives inside its Set-Cookie header: one allocation for both. Opted-out
-        // (anonymized) and cookieless requests neither read nor set the cookie.
-        ReadOnlySpan<char> session = default;
-        string? setCookie = null;
-        if (!anonymize && !policy.Cookieless)
-        {
-            session = cookie.Read(request.Headers.Cookie);
-            setCookie = session.IsEmpty ? cookie.NewSetCookieHeader(request.IsHttps) : null;
-            if (setCookie is not null)
-            {
-                session = cookie.ValueOf(setCookie);
-            }
-        }
-
-        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(), info, session);
         int status;
         if (record is null)
         {
@@ -111,6 +84,19 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
     }
 
     /// <summary>A request deliberately not recorded still gets the GIF (and no cookie), and is counted.</summary>
+    /// <summary>The request's privacy decisions (one place: <see cref="IntakeRequest"/>) and, when it is recorded, its event.</summary>
+    private (Record? Record, string? Error, string? Dropped, bool Anonymize, OptOut OptOut, string? SetCookie) Build(HttpContext context, HttpRequest request)
+    {
+        var intakeRequest = IntakeRequest.Read(context, policy, cookie, time.GetUtcNow(), factsWhenOptedOut: false);
+        if (intakeRequest.Dropped is { } dropped)
+        {
+            return (null, null, dropped, false, intakeRequest.OptOut, null);
+        }
+
+        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(), intakeRequest.Info, intakeRequest.Session);
+        return (record, error, null, intakeRequest.Anonymize, intakeRequest.OptOut, intakeRequest.SetCookie);
+    }
+
     private async Task NotRecorded(HttpContext context, string outcome, long started)
     {
         intake.Metrics.Events(outcome);
