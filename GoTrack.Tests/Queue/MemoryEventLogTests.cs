@@ -63,23 +63,39 @@ public sealed class MemoryEventLogTests
         Assert.Equal(0, log.Usage.Events);
     }
 
-    [Fact]
-    public async Task A_reader_lingers_for_a_full_batch_then_takes_what_is_there()
+    /// <summary>Linger on a fake clock, for both logs: no sleep, and the exact moment the batch goes.</summary>
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("wal")]
+    public async Task A_reader_lingers_for_a_full_batch_then_takes_what_is_there(string kind)
     {
-        var log = new MemoryEventLog(new EventLogOptions());
-        var a = log.OpenReader("a");
-        await log.AppendAsync(R(), default);
-        var read = a.ReadBatchAsync(100, TimeSpan.FromMilliseconds(150), default).AsTask();
-        await Task.Delay(30);
-        Assert.False(read.IsCompleted);
-        await log.AppendAsync(R(), default);
-        var batch = await read.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(2, batch.Count);
+        using var dir = new GoTrack.Tests.Support.TempDir();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        IEventLog log = kind == "memory"
+            ? new MemoryEventLog(new EventLogOptions(), clock)
+            : new GoTrack.Core.Queue.Wal.WriteAheadLog(new GoTrack.Core.Queue.Wal.WalOptions { Directory = dir.File("wal"), SegmentBytes = 1 << 20, MaxBytes = 4 << 20 }, clock);
+        try
+        {
+            var a = log.OpenReader("a");
+            await log.AppendAsync(R(), default);
+            var read = a.ReadBatchAsync(100, TimeSpan.FromMilliseconds(150), default).AsTask();
+            await log.AppendAsync(R(), default);
+            clock.Advance(TimeSpan.FromMilliseconds(149));
+            Assert.False(read.IsCompleted);
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            var batch = await read.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(2, batch.Count);
+            a.Release(batch);
 
-        // A full batch wakes the reader at once.
-        var full = a.ReadBatchAsync(3, TimeSpan.FromSeconds(30), default).AsTask();
-        await log.AppendAsync(new[] { R(), R(), R() }, default);
-        Assert.Equal(3, (await full.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+            // A full batch wakes the reader at once, without the clock moving.
+            var full = a.ReadBatchAsync(3, TimeSpan.FromSeconds(30), default).AsTask();
+            await log.AppendAsync(new[] { R(), R(), R() }, default);
+            Assert.Equal(3, (await full.WaitAsync(TimeSpan.FromSeconds(5))).Count);
+        }
+        finally
+        {
+            (log as IDisposable)?.Dispose();
+        }
     }
 
     [Fact]
