@@ -73,14 +73,16 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
     {
         foreach (var runner in _runners)
         {
-            if (runner.Sink is not IResumableSink resumable)
+            // No more lines can match than there are records to deliver again: nothing pending, nothing read.
+            var window = (int)Math.Min(ResumeWindow, runner.Reader.Pending);
+            if (runner.Sink is not IResumableSink resumable || window == 0)
             {
                 continue;
             }
 
             try
             {
-                if (runner.Reader.SkipThrough(resumable.LastWrittenEventIds(ResumeWindow)) is var skipped and > 0)
+                if (runner.Reader.SkipThrough(resumable.LastWrittenEventIds(window)) is var skipped and > 0)
                 {
                     LogResumeSkipped(_logger, runner.Sink.Name, skipped);
                 }

@@ -78,9 +78,17 @@ public sealed class ReadinessTests
         using var client = factory.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await ReadyAsync(client)).Status);
         var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
+        var registration = factory.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckServiceOptions>>()
+            .Value.Registrations.Single(r => r.Name == "stopping");
+        Assert.Contains(Extensions.ReadyTag, registration.Tags);
+        var registered = registration.Factory(factory.Services);
         var check = new GoTrack.Ingest.Health.StoppingHealthCheck(lifetime);
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await check.CheckHealthAsync(null!)).Status);
         lifetime.StopApplication();
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await check.CheckHealthAsync(null!)).Status);
+
+        // The check /readyz actually runs (registered with the ready tag), not only the class; made before
+        // the stop, since a stopped host disposes its services.
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await registered.CheckHealthAsync(null!)).Status);
     }
 }

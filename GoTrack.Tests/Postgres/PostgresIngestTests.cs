@@ -176,11 +176,13 @@ public sealed class PostgresIngestTests(PostgresDatabase db) : IClassFixture<Pos
             s.AddPostgresEventSink(new PostgresOptions { ConnectionString = db.ConnectionString, Table = table, DeadLetterPath = dlq }));
         await using var _ = sp;
 
+        // This pipeline's own meter only: other hosts running beside it (with every sink's zero series) are not ours.
+        var meters = sp.GetRequiredService<IMeterFactory>();
         long deadLetters = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == GoTrackMetrics.MeterName && instrument.Name == "gotrack.dead_letters")
+            if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "gotrack.dead_letters")
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -6,7 +6,9 @@ namespace GoTrack.Core.Queue.Wal;
 /// <summary>
 /// fdatasync(2) on Linux: the data and the metadata needed to read it back (the file's size), without the
 /// timestamps fsync(2) also writes. .NET's <see cref="RandomAccess.FlushToDisk"/> is fsync; elsewhere it is used.
-/// A directory is fsynced after a segment is created or deleted, so the name survives a power cut too.
+/// A directory is fsynced after a segment is created (and after the cursors file is replaced), so the new name
+/// survives a power cut too. Deletions are not synced: a deleted segment that comes back is behind every
+/// cursor and is deleted again.
 /// </summary>
 internal static partial class Durable
 {

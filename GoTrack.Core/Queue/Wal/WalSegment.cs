@@ -15,9 +15,6 @@ internal sealed class WalSegment(long firstSeq, string path)
     /// <summary>No more records will be appended (a newer segment exists).</summary>
     public bool Sealed { get; set; }
 
-    /// <summary>The last record's sequence number, or FirstSeq - 1 when empty.</summary>
-    public long LastSeq { get; set; } = firstSeq - 1;
-
     public static string FileName(long firstSeq) => firstSeq.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + Extension;
 
     public static bool TryParseName(string fileName, out long firstSeq)

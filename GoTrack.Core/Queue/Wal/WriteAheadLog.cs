@@ -347,7 +347,6 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             lock (_gate)
             {
                 segment.DurableLength = _activeLength;
-                segment.LastSeq = lastSeq;
                 _durableSeq = lastSeq + 1;
                 _durableBytes += bytes.Length;
                 _writing = false;
@@ -437,11 +436,17 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private string SparePath => Path.Combine(_dir, SpareFileName);
 
+    private bool SpareIsReady()
+    {
+        var spare = new FileInfo(SparePath);
+        return spare.Exists && spare.Length == _options.SegmentBytes;
+    }
+
     private bool TakeSpare(string target)
     {
         try
         {
-            if (_preparing is { IsCompleted: false } || !File.Exists(SparePath) || new FileInfo(SparePath).Length != _options.SegmentBytes)
+            if (_preparing is { IsCompleted: false } || !SpareIsReady())
             {
                 return false;
             }
@@ -457,7 +462,8 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private void PrepareSpare()
     {
-        if (_preparing is { IsCompleted: false } || _stopWriter)
+        // A spare left by the previous run is used as it is: zero-filling 64 MB at every start is work for nothing.
+        if (_preparing is { IsCompleted: false } || _stopWriter || SpareIsReady())
         {
             return;
         }
@@ -757,7 +763,6 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             var segment = new WalSegment(firstSeq, path)
             {
                 DurableLength = scan.GoodLength,
-                LastSeq = scan.Records > 0 ? scan.LastSeq : firstSeq - 1,
                 Sealed = !isLast,
             };
             _segments.Add(segment);
