@@ -9,9 +9,24 @@ namespace GoTrack.Ingest.Enrichment;
 /// </summary>
 public sealed partial class GeoIpReloader(GeoIpLookup lookup, TimeSpan interval, TimeProvider time, ILogger<GeoIpReloader> logger) : BackgroundService
 {
+    private PeriodicTimer? _timer;
+
+    /// <summary>The first interval counts from the start of the host, not from whenever ExecuteAsync gets a thread.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timer = new PeriodicTimer(interval, time);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(interval, time);
+        var timer = _timer ?? throw new InvalidOperationException("StartAsync creates the timer");
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))

@@ -5,7 +5,10 @@ using GoTrack.Ingest.Enrichment;
 using GoTrack.Tests.Http;
 using GoTrack.Tests.Support;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace GoTrack.Tests.Privacy;
 
@@ -103,7 +106,7 @@ public sealed class GeoIpTests
     {
         using var dir = new TempDir();
         var path = WriteFixture(dir, MmdbWriter.CityFixture());
-        using var factory = new IngestFactory(new() { ["GEOIP_DB"] = path, ["GEOIP_RELOAD_INTERVAL"] = "100ms", ["IP_MODE"] = "truncate" });
+        using var factory = new IngestFactory(new() { ["GEOIP_DB"] = path, ["GEOIP_RELOAD_INTERVAL"] = "1h", ["IP_MODE"] = "truncate" });
 
         var (_, line) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "81.2.69.160");
         var e = JsonDocument.Parse(line!).RootElement;
@@ -123,15 +126,33 @@ public sealed class GeoIpTests
         var next = WriteFixture(dir, MmdbWriter.CityFixture("FR"), "next.mmdb");
         File.Move(next, path, overwrite: true);
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        string? country;
-        do
-        {
-            await Task.Delay(100);
-            var (_, again) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "81.2.69.160");
-            country = JsonDocument.Parse(again!).RootElement.GetProperty("geo").GetProperty("country").GetString();
-        }
-        while (country != "FR" && DateTime.UtcNow < deadline);
-        Assert.Equal("FR", country);
+        // The poll the service runs every GEOIP_RELOAD_INTERVAL (its timing is tested on fake time below).
+        var reloader = factory.Services.GetServices<IHostedService>().OfType<GeoIpReloader>().Single();
+        reloader.Check();
+        var (_, again) = await PrivacyHttpTests.PixelAsync(factory, "e=view", peer: "81.2.69.160");
+        Assert.Equal("FR", JsonDocument.Parse(again!).RootElement.GetProperty("geo").GetProperty("country").GetString());
+    }
+
+    [Fact]
+    public async Task The_reloader_polls_once_per_interval_of_its_time_provider()
+    {
+        using var dir = new TempDir();
+        var path = WriteFixture(dir, MmdbWriter.CityFixture());
+        using var lookup = new GeoIpLookup(path);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var reloader = new GeoIpReloader(lookup, TimeSpan.FromMinutes(5), clock, NullLogger<GeoIpReloader>.Instance);
+        await reloader.StartAsync(default);
+        var london = IPAddress.Parse("81.2.69.160");
+
+        var next = WriteFixture(dir, MmdbWriter.CityFixture("FR"), "next.mmdb");
+        File.Move(next, path, overwrite: true);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
+        await Task.Yield();
+        Assert.Equal("GB", lookup.Find(london).Country);
+
+        clock.Advance(TimeSpan.FromTicks(1));
+        Assert.True(SpinWait.SpinUntil(() => lookup.Find(london).Country == "FR", TimeSpan.FromSeconds(10)), "no reload at the interval");
+        await reloader.StopAsync(default);
     }
 }
