@@ -53,7 +53,8 @@ public static class IngestServiceCollectionExtensions
             }
         }
 
-        services.AddSingleton(new SessionCookie(options.Cookie));
+        services.AddSingleton(sp => new SessionCookie(
+            options.Cookie, sp.GetRequiredService<PrivacyPolicy>().Key ?? new DailyKey(options.Privacy.IpHashSecret)));
         AddPrivacy(services, options.Privacy);
         services.AddSingleton<EventIntake>();
         services.AddSingleton<PixelEndpoint>();

@@ -15,6 +15,9 @@ public ref struct EventFields
     public ReadOnlySpan<byte> Sid;
     public ReadOnlySpan<byte> Url;
     public ReadOnlySpan<byte> Ref;
+
+    /// <summary>The client sent a <c>ref</c>, possibly empty: then the Referer header does not stand in for it.</summary>
+    public bool RefSent;
     public ReadOnlySpan<byte> Ua;
     public ReadOnlySpan<byte> Ip;
     public ReadOnlySpan<byte> UtmSource;

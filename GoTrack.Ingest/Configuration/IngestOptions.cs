@@ -58,4 +58,7 @@ public sealed class CookieSettings
     public int MaxAgeSeconds { get; set; }
 
     public string? Domain { get; set; }
+
+    /// <summary>SESSION_JOIN_WINDOW: requests without a cookie from one address and user agent in one such bucket get one new session; zero draws each at random.</summary>
+    public TimeSpan JoinWindow { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -48,6 +48,7 @@ public static class IngestSettings
             new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
             new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
+            new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one."),
             new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
         ]),
         ("Privacy and enrichment", PrivacySettings.Docs),
@@ -132,6 +133,12 @@ public static class IngestSettings
         }
 
         o.Cookie.MaxAgeSeconds = r.Number("COOKIE_MAX_AGE", 0, 0, 400 * 24 * 3600);
+        o.Cookie.JoinWindow = r.Duration("SESSION_JOIN_WINDOW", TimeSpan.FromSeconds(2), TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        if (o.Cookie.JoinWindow > TimeSpan.Zero && o.Cookie.JoinWindow < TimeSpan.FromMilliseconds(100))
+        {
+            r.Error("SESSION_JOIN_WINDOW", "must be 0 (off) or between 100ms and 1m");
+        }
+
         o.Cookie.Domain = r.Raw("COOKIE_DOMAIN");
         if (o.Cookie.Domain is { } domain && (domain.AsSpan().ContainsAny(";, \t\"") || domain.Length > 253))
         {

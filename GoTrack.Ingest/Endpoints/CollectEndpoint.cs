@@ -101,6 +101,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         var session = intakeRequest.Session.ToString();
         var setCookie = intakeRequest.SetCookie;
         var droppedOutcome = intakeRequest.Dropped;
+        var referer = request.Headers.Referer.Count > 0 ? request.Headers.Referer[0] : null;
 
         var records = ArrayPool<Record>.Shared.Rent(Math.Max(1, elements.Count));
         var rejected = new List<(int Index, string Reason)>();
@@ -109,7 +110,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         {
             for (var i = 0; i < elements.Count; i++)
             {
-                var (record, error) = EventBuilder.FromJson(body.Span[elements[i]], info, session);
+                var (record, error) = EventBuilder.FromJson(body.Span[elements[i]], referer, info, session);
                 if (record is null)
                 {
                     rejected.Add((i, error!));

@@ -10,12 +10,11 @@ namespace GoTrack.Ingest.Intake;
 /// </summary>
 internal static class EventBuilder
 {
-    /// <summary>One pixel request. <paramref name="referer"/> fills <c>ref</c> when the query has none.</summary>
+    /// <summary>One pixel request. <paramref name="referer"/> is the request's header, used as <see cref="ReferrerRule"/> says.</summary>
     public static (Record? Record, string? Error) FromPixel(ReadOnlySpan<char> query, string? referer, in RequestInfo info, ReadOnlySpan<char> session)
     {
-        referer ??= string.Empty;
-        var size = PixelQueryParser.ScratchSize(query.Length) + Scratch.Worst(Math.Min(referer.Length, FieldLimits.Url))
-            + UrlCampaign.ScratchSize(Scratch.Worst(query.Length)) + RequestFacts.ScratchSize(info, session);
+        var size = PixelQueryParser.ScratchSize(query.Length) + ReferrerRule.ScratchSize(referer)
+            + UrlCampaign.ScratchSize(Scratch.Worst(query.Length) + ReferrerRule.ScratchSize(referer)) + RequestFacts.ScratchSize(info, session);
         var rented = ArrayPool<byte>.Shared.Rent(size);
         var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
         try
@@ -24,12 +23,7 @@ internal static class EventBuilder
             var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
             var fields = default(EventFields);
             var error = PixelQueryParser.Parse(query, ref scratch, ref fields, ref props, out var hasEventId);
-            if (fields.Ref.IsEmpty && referer.Length is > 0 and <= FieldLimits.Url)
-            {
-                fields.Ref = Utf8Text.Clean(scratch.Utf8(referer));
-            }
-
-            return Finish(error, ref scratch, ref fields, ref props, hasEventId, info, session, []);
+            return Finish(error, referer, ref scratch, ref fields, ref props, hasEventId, info, session, []);
         }
         finally
         {
@@ -38,10 +32,11 @@ internal static class EventBuilder
         }
     }
 
-    /// <summary>One element of a /collect body.</summary>
-    public static (Record? Record, string? Error) FromJson(ReadOnlySpan<byte> element, in RequestInfo info, ReadOnlySpan<char> session)
+    /// <summary>One element of a /collect body; <paramref name="referer"/> is the request's header, used as <see cref="ReferrerRule"/> says.</summary>
+    public static (Record? Record, string? Error) FromJson(ReadOnlySpan<byte> element, string? referer, in RequestInfo info, ReadOnlySpan<char> session)
     {
-        var size = CollectBodyParser.ScratchSize(element.Length) + UrlCampaign.ScratchSize(element.Length) + RequestFacts.ScratchSize(info, session);
+        var size = CollectBodyParser.ScratchSize(element.Length) + ReferrerRule.ScratchSize(referer)
+            + UrlCampaign.ScratchSize(element.Length + ReferrerRule.ScratchSize(referer)) + RequestFacts.ScratchSize(info, session);
         var rented = ArrayPool<byte>.Shared.Rent(size);
         var ranges = ArrayPool<Range>.Shared.Rent(2 * FieldLimits.Props);
         try
@@ -50,7 +45,7 @@ internal static class EventBuilder
             var props = new EventProps(ranges.AsSpan(0, FieldLimits.Props), ranges.AsSpan(FieldLimits.Props, FieldLimits.Props));
             var fields = default(EventFields);
             var error = CollectBodyParser.ParseEvent(element, ref scratch, ref fields, ref props, out var hasEventId);
-            return Finish(error, ref scratch, ref fields, ref props, hasEventId, info, session, element);
+            return Finish(error, referer, ref scratch, ref fields, ref props, hasEventId, info, session, element);
         }
         finally
         {
@@ -61,10 +56,16 @@ internal static class EventBuilder
 
     /// <summary>The steps both intakes share once the client's fields are read: validate, add the server's facts, encode.</summary>
     private static (Record? Record, string? Error) Finish(
-        string? parseError, ref Scratch scratch, ref EventFields fields, ref EventProps props, bool hasEventId,
+        string? parseError, string? referer, ref Scratch scratch, ref EventFields fields, ref EventProps props, bool hasEventId,
         in RequestInfo info, ReadOnlySpan<char> session, ReadOnlySpan<byte> jsonProps)
     {
-        var error = parseError ?? FieldRules.Validate(ref fields);
+        if (parseError is not null)
+        {
+            return (null, parseError);
+        }
+
+        ReferrerRule.Apply(ref fields, fields.RefSent, referer, ref scratch);
+        var error = FieldRules.Validate(ref fields);
         if (error is not null)
         {
             return (null, error);

@@ -76,7 +76,7 @@ internal readonly ref struct IntakeRequest
             session = cookie.Read(request.Headers.Cookie);
             if (session.IsEmpty)
             {
-                setCookie = cookie.NewSetCookieHeader(request.IsHttps);
+                setCookie = cookie.NewSetCookieHeader(request.IsHttps, info);
                 session = cookie.ValueOf(setCookie);
             }
         }

@@ -119,6 +119,7 @@ internal static class CollectBodyParser
                     break;
                 case Key.Field:
                     error = ReadString(ref reader, ref scratch, ClientFields.Name(field), ref ClientFields.Slot(ref f, field));
+                    f.RefSent |= field == ClientField.Ref;
                     break;
                 case Key.Click: error = ReadClick(ref reader, ref scratch, ref f); break;
                 case Key.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;

@@ -63,6 +63,7 @@ internal static class PixelQueryParser
                     break;
                 case not ClientField.None:
                     SetOnce(ref ClientFields.Slot(ref fields, field), value);
+                    fields.RefSent |= field == ClientField.Ref;
                     break;
                 default:
                     // Repaired text (invalid UTF-8) lives outside the scratch buffer: copy it in.

@@ -1,17 +1,33 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Net;
+using System.Text;
 using GoTrack.Core.Events;
 using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Intake;
+using GoTrack.Ingest.Parsing;
+using GoTrack.Ingest.Privacy;
 using Microsoft.Extensions.Primitives;
 
 namespace GoTrack.Ingest.Session;
 
 /// <summary>
-/// The session cookie: 128 random bits as 22 base64url characters, HttpOnly, SameSite=Lax, Path=/,
-/// Secure over TLS. A value we could not have issued (wrong length or characters) is treated as absent:
-/// it is replaced, and never stored.
+/// The session cookie: 128 bits as 22 base64url characters, HttpOnly, SameSite=Lax, Path=/, Secure over
+/// TLS. A value we could not have issued (wrong length or characters) is treated as absent: it is
+/// replaced, and never stored.
 /// </summary>
+/// <remarks>
+/// A page's first requests leave the browser together, before any cookie exists (the seed's two snippets
+/// on one page). So that they open one session, not two, a new value is not drawn at random but derived:
+/// the day's keyed hash (<see cref="DailyKey"/>) of the client address, the user agent and the
+/// SESSION_JOIN_WINDOW time bucket the request arrived in. Requests of one browser in one bucket agree,
+/// also on other instances that share IP_HASH_SECRET; without the key the value is as unguessable as a
+/// random one, and nothing is stored. The address enters only as far as IP_MODE keeps it (raw and hash:
+/// the address; truncate and drop: its /24 or /48), so a value never tells the key's holder more of the
+/// address than the events do. A window of 0, or a request without a client address, draws 128 random bits.
+/// </remarks>
 public sealed class SessionCookie
 {
     public const int ValueLength = 22;
@@ -22,9 +38,15 @@ public sealed class SessionCookie
     private readonly string _suffix;
     private readonly string _secureSuffix;
 
-    public SessionCookie(CookieSettings settings)
+    private readonly DailyKey? _key;
+    private readonly long _windowMs;
+
+    /// <param name="key">The day's key for values derived in SESSION_JOIN_WINDOW; null draws every value at random.</param>
+    public SessionCookie(CookieSettings settings, DailyKey? key = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        _windowMs = (long)settings.JoinWindow.TotalMilliseconds;
+        _key = _windowMs > 0 ? key : null;
         Name = settings.Name;
         _prefix = settings.Name + "=";
         var suffix = "; Path=/";
@@ -83,13 +105,78 @@ public sealed class SessionCookie
     }
 
     /// <summary>A Set-Cookie header value for a new random session; <see cref="ValueOf"/> reads the value back.</summary>
-    public string NewSetCookieHeader(bool secure)
+    public string NewSetCookieHeader(bool secure) => Header(secure, null);
+
+    /// <summary>A Set-Cookie header value for a new session of this request: derived as the remarks say, or random.</summary>
+    internal string NewSetCookieHeader(bool secure, in RequestInfo info)
+    {
+        if (_key is null || info.RemoteIp is null)
+        {
+            return Header(secure, null);
+        }
+
+        Span<byte> value = stackalloc byte[16];
+        Derive(_key, _windowMs, info.Now, info.RemoteIp, info.Policy.IpMode, info.UserAgent, value);
+        return Header(secure, new UInt128(BinaryPrimitives.ReadUInt64BigEndian(value), BinaryPrimitives.ReadUInt64BigEndian(value[8..])));
+    }
+
+    /// <summary>The 128 bits of a derived session value: HMAC(day key, "new-sid:" address 0 user-agent 0 bucket), cut.</summary>
+    internal static void Derive(DailyKey key, long windowMs, DateTimeOffset now, IPAddress ip, IpMode ipMode, string? userAgent, Span<byte> destination)
+    {
+        var ua = userAgent.AsSpan();
+        ua = ua[..Math.Min(ua.Length, FieldLimits.UserAgent)];
+        var length = 8 + 16 + 1 + Encoding.UTF8.GetMaxByteCount(ua.Length) + 1 + 8;
+        byte[]? rented = null;
+        var input = length <= 1024 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        try
+        {
+            "new-sid:"u8.CopyTo(input);
+            var n = 8;
+            ip = ClientIpResolver.Normalize(ip);
+            ip.TryWriteBytes(input[n..], out var w);
+            if (ipMode is IpMode.Truncate or IpMode.Drop)
+            {
+                // Keep the network only: IPv4 /24, IPv6 /48.
+                input.Slice(n + (w == 4 ? 3 : 6), w == 4 ? 1 : 10).Clear();
+            }
+
+            n += w;
+            input[n++] = 0;
+            n += Encoding.UTF8.GetBytes(ua, input[n..]);
+            input[n++] = 0;
+            BinaryPrimitives.WriteInt64BigEndian(input[n..], now.ToUnixTimeMilliseconds() / windowMs);
+            n += 8;
+            Span<byte> mac = stackalloc byte[32];
+            key.Mac(now, input[..n], mac);
+            mac[..16].CopyTo(destination);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private string Header(bool secure, UInt128? derived)
     {
         var suffix = secure ? _secureSuffix : _suffix;
-        return string.Create(_prefix.Length + ValueLength + suffix.Length, (_prefix, suffix), static (span, state) =>
+        return string.Create(_prefix.Length + ValueLength + suffix.Length, (_prefix, suffix, derived), static (span, state) =>
         {
             state._prefix.CopyTo(span);
-            NewValue(span.Slice(state._prefix.Length, ValueLength));
+            var value = span.Slice(state._prefix.Length, ValueLength);
+            if (state.derived is { } bits)
+            {
+                Span<byte> bytes = stackalloc byte[16];
+                BinaryPrimitives.WriteUInt128BigEndian(bytes, bits);
+                Base64Url.EncodeToChars(bytes, value);
+            }
+            else
+            {
+                NewValue(value);
+            }
+
             state.suffix.CopyTo(span[(state._prefix.Length + ValueLength)..]);
         });
     }

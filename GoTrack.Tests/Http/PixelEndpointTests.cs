@@ -100,16 +100,22 @@ public sealed class PixelEndpointTests : IClassFixture<PixelEndpointTests.Server
     }
 
     [Fact]
-    public async Task Without_a_ref_param_the_referer_header_is_the_ref()
+    public async Task Without_a_ref_param_the_referer_header_is_the_ref_unless_it_is_the_page()
     {
         using var client = _factory.CreateClient();
         var id = Guid.NewGuid().ToString();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/px.gif?event_id={id}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/px.gif?event_id={id}&url=https%3A%2F%2Fshop.example%2Fcheckout");
         request.Headers.Referrer = new Uri("https://shop.example/cart");
         request.Headers.UserAgent.ParseAdd("TestAgent/1.0");
         using var _ = await client.SendAsync(request);
         var e = await LastEventAsync(id);
         Assert.Equal("https://shop.example/cart", e.GetProperty("ref").GetString());
+
+        var own = Guid.NewGuid().ToString();
+        using var second = new HttpRequestMessage(HttpMethod.Get, $"/px.gif?event_id={own}&url=https%3A%2F%2Fshop.example%2Fcart");
+        second.Headers.Referrer = new Uri("https://shop.example/");
+        using var __ = await client.SendAsync(second);
+        Assert.False((await LastEventAsync(own)).TryGetProperty("ref", out var ownRef), ownRef.ToString());
         Assert.Equal("TestAgent/1.0", e.GetProperty("ua").GetString());
     }
 

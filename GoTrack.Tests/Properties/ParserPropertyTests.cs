@@ -72,7 +72,7 @@ public sealed class ParserPropertyTests
 
             foreach (var range in elements)
             {
-                var (record, reason) = EventBuilder.FromJson(bytes.AsSpan(range), Build.Info(), Build.Session);
+                var (record, reason) = EventBuilder.FromJson(bytes.AsSpan(range), null, Build.Info(), Build.Session);
                 var json = record is null ? null : Encoding.UTF8.GetString(record.Json);
                 Assert.True((json is null) != (reason is null));
                 if (json is not null)
@@ -88,7 +88,7 @@ public sealed class ParserPropertyTests
             .Sample(props =>
             {
                 var element = JsonSerializer.Serialize(new Dictionary<string, object?> { ["props"] = props });
-                var (record, reason) = EventBuilder.FromJson(Encoding.UTF8.GetBytes(element), Build.Info(), Build.Session);
+                var (record, reason) = EventBuilder.FromJson(Encoding.UTF8.GetBytes(element), "https://page.example/", Build.Info(), Build.Session);
                 var json = record is null ? null : Encoding.UTF8.GetString(record.Json);
                 if (json is null)
                 {

@@ -22,9 +22,9 @@ public static class Build
         return (record is null ? null : Normalize(record.Json), error);
     }
 
-    public static (string? Json, string? Error) Json(string element, string? ua = Agent, string? ip = "203.0.113.7")
+    public static (string? Json, string? Error) Json(string element, string? ua = Agent, string? ip = "203.0.113.7", string? referer = null)
     {
-        var (record, error) = EventBuilder.FromJson(Encoding.UTF8.GetBytes(element), Info(ua, ip), Session);
+        var (record, error) = EventBuilder.FromJson(Encoding.UTF8.GetBytes(element), referer, Info(ua, ip), Session);
         return (record is null ? null : Normalize(record.Json), error);
     }
 

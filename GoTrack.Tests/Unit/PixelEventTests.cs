@@ -19,7 +19,7 @@ public sealed class PixelEventTests
         { "?uid=u%201&sid=s1&url=https%3A%2F%2Fa.example%2Fp%3Fx%3D1%26y%3D2", null,
             Head + J("'e':'pageview','uid':'u 1','sid':'s1','url':'https://a.example/p?x=1&y=2',") + Tail + "}" },
         { "?ref=https%3A%2F%2Fgoogle.com%2F", "https://ignored.example/", Head + J("'e':'pageview',") + Sid + J("'ref':'https://google.com/',") + Tail + "}" },
-        { "?e=x", "https://page.example/a", Head + J("'e':'x',") + Sid + J("'ref':'https://page.example/a',") + Tail + "}" },
+        { "?e=x", "https://page.example/a", Head + J("'e':'x',") + Sid + J("'url':'https://page.example/a',") + Tail + "}" },
         { "?utm_source=nl&utm_medium=email&utm_campaign=fall&utm_term=shoes&utm_content=hero", null,
             Head + J("'e':'pageview',") + Sid + Tail + J(",'utm':{'source':'nl','medium':'email','campaign':'fall','term':'shoes','content':'hero'}}") },
         { "?plan=pro&n=1&plan=free&flag", null, Head + J("'e':'pageview',") + Sid + Tail + J(",'props':{'plan':'pro','n':'1','flag':''}}") },

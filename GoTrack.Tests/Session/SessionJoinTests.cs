@@ -1,0 +1,150 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Privacy;
+using GoTrack.Ingest.Session;
+using GoTrack.Tests.Http;
+using GoTrack.Tests.Support;
+using Microsoft.Extensions.Configuration;
+
+namespace GoTrack.Tests.Session;
+
+/// <summary>
+/// A page's first requests leave the browser together, before any cookie exists: they must open one
+/// session, not one each (README, "Sessions"). SESSION_JOIN_WINDOW derives the new value from the day's
+/// key, the client address, the user agent and the time bucket.
+/// </summary>
+public sealed class SessionJoinTests
+{
+    private const string Chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    private static readonly DateTimeOffset Noon = new(2026, 11, 30, 12, 0, 0, 250, TimeSpan.Zero);
+
+    private static string Sid(string line) => JsonDocument.Parse(line).RootElement.GetProperty("sid").GetString()!;
+
+    private static string CookieValue(HttpResponseMessage response) =>
+        response.Headers.GetValues("Set-Cookie").Single()["gt_sid=".Length..("gt_sid=".Length + SessionCookie.ValueLength)];
+
+    [Fact]
+    public async Task Concurrent_first_requests_of_one_browser_share_one_new_session_and_its_cookie()
+    {
+        var clock = new FixedClock(Noon);
+        using var factory = new IngestFactory(clock: clock);
+        var pixel = PrivacyHttpTests.PixelAsync(factory, "e=pageview&url=https%3A%2F%2Fshop.example%2F", ua: Chrome);
+        var loader = PrivacyHttpTests.PixelAsync(factory, "e=pageview&url=https%3A%2F%2Fshop.example%2F&ref=", ua: Chrome);
+        var collect = PrivacyHttpTests.CollectAsync(factory, "{\"e\":\"signup\"}", ua: Chrome);
+        await Task.WhenAll(pixel, loader, collect);
+
+        var sids = new[] { Sid((await pixel).Line!), Sid((await loader).Line!), Sid((await collect).Line!) };
+        Assert.Single(sids.Distinct());
+        Assert.Equal(sids[0], CookieValue((await pixel).Response));
+        Assert.Equal(sids[0], CookieValue((await collect).Response));
+    }
+
+    [Fact]
+    public async Task Another_address_another_browser_or_the_next_bucket_is_another_session()
+    {
+        var clock = new FixedClock(Noon);
+        using var factory = new IngestFactory(clock: clock);
+        async Task<string> NewSid(string peer = "81.2.69.160", string ua = Chrome) =>
+            Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: peer, ua: ua)).Line!);
+
+        var first = await NewSid();
+        Assert.Equal(first, await NewSid());
+        Assert.NotEqual(first, await NewSid(peer: "81.2.69.161"));
+        Assert.NotEqual(first, await NewSid(ua: Chrome.Replace("131", "132", StringComparison.Ordinal)));
+        clock.Now = Noon.AddMilliseconds(1_749); // still 12:00:00-12:00:02
+        Assert.Equal(first, await NewSid());
+        clock.Now = Noon.AddMilliseconds(1_750);
+        Assert.NotEqual(first, await NewSid());
+
+        // A session the browser already has wins.
+        var (_, own) = await PrivacyHttpTests.PixelAsync(factory, "e=x", ua: Chrome, headers: ("Cookie", "gt_sid=abcdefghijklmnopqrstuv"));
+        Assert.Equal("abcdefghijklmnopqrstuv", Sid(own!));
+    }
+
+    [Fact]
+    public async Task A_window_of_zero_draws_each_new_session_at_random()
+    {
+        using var factory = new IngestFactory(new() { ["SESSION_JOIN_WINDOW"] = "0" }, new FixedClock(Noon));
+        var a = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", ua: Chrome)).Line!);
+        var b = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", ua: Chrome)).Line!);
+        Assert.NotEqual(a, b);
+    }
+
+    [Theory]
+    [InlineData("raw", "81.2.69.7", false)]
+    [InlineData("hash", "81.2.69.7", false)]
+    [InlineData("truncate", "81.2.69.7", true)]
+    [InlineData("drop", "81.2.69.7", true)]
+    [InlineData("truncate", "81.2.70.160", false)]
+    public async Task The_address_counts_only_as_far_as_IP_MODE_keeps_it(string ipMode, string otherPeer, bool same)
+    {
+        using var factory = new IngestFactory(new() { ["IP_MODE"] = ipMode, ["IP_HASH_SECRET"] = "0123456789abcdef-secret" }, new FixedClock(Noon));
+        var a = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: "81.2.69.160", ua: Chrome)).Line!);
+        var b = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: otherPeer, ua: Chrome)).Line!);
+        Assert.Equal(same, a == b);
+    }
+
+    [Fact]
+    public async Task Instances_sharing_IP_HASH_SECRET_derive_the_same_value_and_it_is_the_documented_hmac()
+    {
+        const string secret = "0123456789abcdef-secret";
+        var settings = new Dictionary<string, string?> { ["IP_HASH_SECRET"] = secret };
+        using var one = new IngestFactory(settings, new FixedClock(Noon));
+        using var two = new IngestFactory(settings, new FixedClock(Noon));
+        var a = Sid((await PrivacyHttpTests.PixelAsync(one, "e=x", ua: Chrome)).Line!);
+        var b = Sid((await PrivacyHttpTests.PixelAsync(two, "e=x", ua: Chrome)).Line!);
+        Assert.Equal(a, b);
+
+        // HMAC-SHA256(day key, "new-sid:" || address bytes || 0 || UTF-8 user agent || 0 || int64 BE (unix ms / window ms)), first 16 bytes.
+        var dayKey = new DailyKey(Encoding.UTF8.GetBytes(secret)).KeyFor(Noon).ToArray();
+        var input = new List<byte>("new-sid:"u8.ToArray());
+        input.AddRange(IPAddress.Parse("81.2.69.160").GetAddressBytes());
+        input.Add(0);
+        input.AddRange(Encoding.UTF8.GetBytes(Chrome));
+        input.Add(0);
+        var bucket = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bucket, Noon.ToUnixTimeMilliseconds() / 2000);
+        input.AddRange(bucket);
+        Assert.Equal(Base64Url.EncodeToString(HMACSHA256.HashData(dayKey, input.ToArray()).AsSpan(0, 16)), a);
+    }
+
+    /// <summary>128 bits of HMAC: distinct browsers never share a value by accident. Exactly 0 of 200,000.</summary>
+    [Fact]
+    public void Distinct_inputs_give_distinct_values()
+    {
+        var key = new DailyKey(null);
+        var seen = new HashSet<UInt128>();
+        Span<byte> value = stackalloc byte[16];
+        for (var i = 0; i < 200_000; i++)
+        {
+            var ip = new IPAddress(BitConverter.GetBytes(0x0A000000u + (uint)(i % 50_000)));
+            SessionCookie.Derive(key, 2000, Noon.AddSeconds(2 * (i / 50_000)), ip, IpMode.Raw, Chrome, value);
+            Assert.True(seen.Add(BinaryPrimitives.ReadUInt128BigEndian(value)));
+        }
+
+        Assert.Equal(200_000, seen.Count);
+    }
+
+    [Theory]
+    [InlineData("0", true)]
+    [InlineData("2s", true)]
+    [InlineData("500ms", true)]
+    [InlineData("50ms", false)]
+    [InlineData("2m", false)]
+    [InlineData("soon", false)]
+    public void The_window_is_validated_at_start(string value, bool ok)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection([new("SESSION_JOIN_WINDOW", value)]).Build();
+        IngestSettings.Load(config, out var errors);
+        Assert.Equal(ok, errors.Count == 0);
+        if (!ok)
+        {
+            Assert.StartsWith("SESSION_JOIN_WINDOW", Assert.Single(errors), StringComparison.Ordinal);
+        }
+    }
+}
