@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using GoTrack.Core.Configuration;
 using GoTrack.Core.Kafka;
 using GoTrack.Core.Postgres;
@@ -29,6 +30,7 @@ public static class SinkWorkerSettings
         [
             .. KafkaSettings.Docs.Where(d => !NotUsed.Contains(d.Name)),
             new("KAFKA_GROUP_ID", DefaultGroupId, "Consumer group. Add instances to scale, up to the topic's partition count."),
+            new("KAFKA_ASSIGNMENT_STRATEGY", "range", "How the group shares the partitions: range (librdkafka's default, with roundrobin as fallback), roundrobin, or cooperative-sticky (incremental rebalances: only the partitions that move are revoked, the others keep their messages in hand). Every instance of a group needs the same value."),
             new("KAFKA_DLQ_TOPIC", "<KAFKA_TOPIC>.dlq", "Dead-letter topic: messages that are not events (not JSON, no event_id, event_id not a UUID) and rows Postgres refuses, with the reason in the dlq.reason header."),
         ]),
         ("Postgres", [.. PostgresSettings.Docs.Where(d => !NotUsed.Contains(d.Name))]),
@@ -53,6 +55,15 @@ public static class SinkWorkerSettings
         {
             r.Error("KAFKA_GROUP_ID", "must be at most 255 characters");
         }
+
+        o.Kafka.AssignmentStrategy = r.Raw("KAFKA_ASSIGNMENT_STRATEGY") is null
+            ? null
+            : r.OneOf("KAFKA_ASSIGNMENT_STRATEGY", "range", "range", "roundrobin", "cooperative-sticky") switch
+            {
+                "roundrobin" => PartitionAssignmentStrategy.RoundRobin,
+                "cooperative-sticky" => PartitionAssignmentStrategy.CooperativeSticky,
+                _ => PartitionAssignmentStrategy.Range,
+            };
 
         o.DeadLetterTopic = r.Text("KAFKA_DLQ_TOPIC", o.Kafka.Topic + ".dlq");
         if (!KafkaSettings.IsValidTopic(o.DeadLetterTopic))

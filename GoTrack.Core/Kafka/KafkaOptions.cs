@@ -56,6 +56,13 @@ public sealed class KafkaOptions
     /// <summary>KAFKA_MAX_POLL_INTERVAL_MS: a consumer that does not poll for this long leaves its group.</summary>
     public int MaxPollIntervalMs { get; set; } = 300_000;
 
+    /// <summary>
+    /// KAFKA_ASSIGNMENT_STRATEGY (SinkWorker): how a consumer group shares the partitions; null leaves
+    /// librdkafka's default (range, then roundrobin). <see cref="PartitionAssignmentStrategy.CooperativeSticky"/>
+    /// rebalances incrementally: only the partitions that move are revoked.
+    /// </summary>
+    public PartitionAssignmentStrategy? AssignmentStrategy { get; set; }
+
     public bool CreateTopic { get; set; }
 
     public int TopicPartitions { get; set; } = 6;
@@ -167,6 +174,11 @@ public sealed class KafkaOptions
         config.EnablePartitionEof = false;
         config.SessionTimeoutMs = SessionTimeoutMs;
         config.MaxPollIntervalMs = MaxPollIntervalMs;
+        if (AssignmentStrategy is { } strategy)
+        {
+            config.PartitionAssignmentStrategy = strategy;
+        }
+
         return config;
     }
 

@@ -5,10 +5,12 @@ using Confluent.Kafka;
 using GoTrack.Core.Kafka;
 using GoTrack.Tests.Kafka;
 using GoTrack.Tests.Postgres;
+using GoTrack.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Record = GoTrack.Core.Events.Record;
 using Worker = sinkworker::GoTrack.SinkWorker;
@@ -78,10 +80,18 @@ public sealed class SinkWorkerRig : IAsyncDisposable
     }
 
     /// <summary>The worker in this process, as Program.cs builds it minus the HTTP endpoints.</summary>
-    public async Task<IHost> StartWorkerAsync(params (string Key, string Value)[] more)
+    public Task<IHost> StartWorkerAsync(params (string Key, string Value)[] more) => StartWorkerAsync(null, more);
+
+    /// <summary>The worker in this process, its log lines kept in <paramref name="logs"/>.</summary>
+    public async Task<IHost> StartWorkerAsync(CapturingLoggerProvider? logs, params (string Key, string Value)[] more)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, EnvironmentName = "Production" });
         builder.Configuration.AddInMemoryCollection(Settings(more));
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         Worker.SinkWorkerHostingExtensions.AddGoTrackSinkWorker(builder);
         var host = builder.Build();
         await host.StartAsync();

@@ -4,6 +4,8 @@ using System.Text;
 using Confluent.Kafka;
 using GoTrack.Tests.Kafka;
 using GoTrack.Tests.Postgres;
+using GoTrack.Tests.Support;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Worker = sinkworker::GoTrack.SinkWorker;
@@ -250,5 +252,125 @@ public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
         await _rig.WaitRowsAsync(1000);
         Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
         Assert.Equal(0, metrics.RevokedTotal);
+    }
+
+    /// <summary>
+    /// Issue 10: an incremental (cooperative-sticky) rebalance in the middle of a Postgres outage. A alone
+    /// holds one failing batch with messages from every partition when B joins and takes one partition.
+    /// Only that partition's messages may leave A's batch: A writes and commits the rest, and its kept
+    /// partitions resume. Postgres comes back after the revoke handler gave up on the write, or while the
+    /// handler still waits for it (then it is written there). Clearing the whole batch on a revoke left the
+    /// kept partitions uncommitted in the first case, and paused for good in the second.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_incremental_revoke_during_an_outage_drops_only_the_revoked_partitions_messages(bool backDuringTheRevoke)
+    {
+        const int First = 90;
+        var records = Rows.Many(2 * First);
+        (string, string)[] settings =
+        [
+            ("KAFKA_ASSIGNMENT_STRATEGY", "cooperative-sticky"),
+            ("PG_BATCH_SIZE", "90"), // A's one batch is the whole first wave
+            ("PG_FLUSH_MS", "2000"),
+            ("SINK_TIMEOUT_MS", backDuringTheRevoke ? "30000" : "2000"), // also how long the revoke handler waits for the write
+        ];
+        await _server.StopAsync();
+        await _rig.ProduceAsync(records.Take(First));
+        var logsA = new CapturingLoggerProvider();
+        using var a = await _rig.StartWorkerAsync(logsA, settings);
+        var consumerA = a.Services.GetRequiredService<IConsumer<byte[], byte[]>>();
+        var metricsA = a.Services.GetRequiredService<Worker.SinkWorkerMetrics>();
+        await WaitForAsync(() => consumerA.Assignment.Count == 3 && Positions(consumerA).Sum() == First, "A to read the whole first wave");
+        Assert.All(Positions(consumerA), p => Assert.True(p > 0, "every partition has messages in A's batch"));
+
+        using var b = await _rig.StartWorkerAsync(settings);
+        var consumerB = b.Services.GetRequiredService<IConsumer<byte[], byte[]>>();
+        await WaitForAsync(() => metricsA.RevokedTotal > 0, "a revoke on A");
+        if (backDuringTheRevoke)
+        {
+            await _server.StartAsync();
+        }
+
+        await WaitForAsync(() => consumerB.Assignment.Count > 0 && consumerA.Assignment.Count + consumerB.Assignment.Count == 3, "the rebalance to end");
+        if (!backDuringTheRevoke)
+        {
+            await _server.StartAsync();
+        }
+
+        // Incremental: A lost only what B got and kept the rest; the handler took the path the case is about.
+        Assert.InRange(metricsA.RevokedTotal, 1, 2);
+        Assert.Equal(metricsA.RevokedTotal, consumerB.Assignment.Count);
+        Assert.Equal(3 - metricsA.RevokedTotal, consumerA.Assignment.Count);
+        Assert.Equal(!backDuringTheRevoke, logsA.Lines.Any(l => l.Contains("revoked while the write kept failing", StringComparison.Ordinal)));
+
+        await _rig.WaitRowsAsync(First);
+        Assert.Equal(records.Take(First).Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+        if (!backDuringTheRevoke)
+        {
+            // When the write ends inside the handler, A's commit of its kept partitions comes during the
+            // rebalance's second round and the broker refuses it (IllegalGeneration); the next batch's covers them.
+            await WaitForAsync(() => _rig.CommittedTotal() == First, "every message of the first wave to be committed");
+        }
+
+        // A's kept partitions were resumed: a second wave on every partition lands too.
+        await _rig.ProduceAsync(records.Skip(First));
+        await _rig.WaitRowsAsync(records.Length);
+        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
+        await WaitForAsync(() => _rig.CommittedTotal() == records.Length, "every message to be committed");
+        Assert.InRange(metricsA.RevokedTotal, 1, 2);
+    }
+
+    private static long[] Positions(IConsumer<byte[], byte[]> consumer) =>
+        [.. consumer.Assignment.Select(p => Math.Max(0, consumer.Position(p).Value))];
+
+    /// <summary>Polls <paramref name="condition"/> until it holds (30 s at most).</summary>
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            await Task.Delay(100);
+        }
+    }
+}
+
+/// <summary>KAFKA_ASSIGNMENT_STRATEGY: validated at start, and handed to librdkafka as it accepts it.</summary>
+public sealed class SinkWorkerAssignmentStrategyTests
+{
+    private static Worker.SinkWorkerOptions Load(out IReadOnlyList<string> errors, string? strategy)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KAFKA_BROKERS"] = "k1:9092",
+            ["PG_DSN"] = "postgres://u@h/db",
+            ["KAFKA_ASSIGNMENT_STRATEGY"] = strategy,
+        }).Build();
+        return Worker.SinkWorkerSettings.Load(config, out errors);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("range", PartitionAssignmentStrategy.Range)]
+    [InlineData("roundrobin", PartitionAssignmentStrategy.RoundRobin)]
+    [InlineData("Cooperative-Sticky", PartitionAssignmentStrategy.CooperativeSticky)]
+    public void The_strategy_reaches_the_consumer(string? value, PartitionAssignmentStrategy? expected)
+    {
+        var o = Load(out var errors, value);
+        Assert.Empty(errors);
+        var config = o.Kafka.ToConsumerConfig("g1");
+        Assert.Equal(expected, config.PartitionAssignmentStrategy);
+        using (new ConsumerBuilder<byte[], byte[]>(config).Build())
+        {
+        }
+    }
+
+    [Fact]
+    public void An_unknown_strategy_is_refused_naming_the_variable()
+    {
+        Load(out var errors, "sticky");
+        Assert.Contains(errors, e => e.StartsWith("KAFKA_ASSIGNMENT_STRATEGY: must be one of range, roundrobin, cooperative-sticky", StringComparison.Ordinal));
     }
 }
