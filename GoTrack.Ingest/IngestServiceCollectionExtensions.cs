@@ -57,8 +57,12 @@ public static class IngestServiceCollectionExtensions
             options.Cookie, sp.GetRequiredService<PrivacyPolicy>().Key ?? new DailyKey(options.Privacy.IpHashSecret)));
         AddPrivacy(services, options.Privacy);
         services.AddSingleton<EventIntake>();
+        services.AddSingleton(sp => new IntakeRateLimits(
+            options.RateLimitIpPerSecond, options.RateLimitKeyPerSecond, options.WriteKeys.Keys, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IntakeGate>();
         services.AddSingleton<PixelEndpoint>();
         services.AddSingleton<CollectEndpoint>();
+        services.AddSingleton<Segment.SegmentEndpoint>();
 
         var health = services.AddHealthChecks()
             .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag])
@@ -119,6 +123,7 @@ public static class IngestServiceCollectionExtensions
         var collect = app.Services.GetRequiredService<CollectEndpoint>();
         app.Map(PixelEndpoint.Path, pixel.HandleAsync);
         app.Map(CollectEndpoint.Path, collect.HandleAsync);
+        app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync);
         return app;
     }
 

@@ -114,6 +114,14 @@ public static class EventEncoder
             w.WriteEndObject();
         }
 
+        WriteIfKnown(w, "source"u8, f.Source);
+        if (f.ClientTs is { } clientTs)
+        {
+            Span<byte> text = stackalloc byte[Rfc3339.Length];
+            Rfc3339.Format(clientTs, text);
+            w.WriteString("client_ts"u8, text);
+        }
+
         if (props.HasProps)
         {
             w.WriteStartObject("props"u8);

@@ -38,6 +38,12 @@ public ref struct EventFields
     public ReadOnlySpan<byte> GeoRegion;
     public ReadOnlySpan<byte> GeoCity;
 
+    /// <summary>The source name of the request's write key (WRITE_KEYS).</summary>
+    public ReadOnlySpan<byte> Source;
+
+    /// <summary>The client's own time of the event, corrected for its clock's skew (the Segment API's timestamp and sentAt).</summary>
+    public DateTimeOffset? ClientTs;
+
     public readonly bool HasUtm =>
         !UtmSource.IsEmpty || !UtmMedium.IsEmpty || !UtmCampaign.IsEmpty || !UtmTerm.IsEmpty || !UtmContent.IsEmpty;
 

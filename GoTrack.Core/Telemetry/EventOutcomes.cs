@@ -8,6 +8,7 @@ public static class EventOutcomes
     [
         Accepted, Delivered, Invalid, Overload, StorageFailed, Closed, DoNotTrack, GlobalPrivacyControl,
         AnonymizedDoNotTrack, AnonymizedGlobalPrivacyControl, Bot, DisallowedOrigin, LostAtShutdown,
+        RateLimited, UnknownWriteKey,
     ];
 
     /// <summary>In the log; the client got a 2xx.</summary>
@@ -48,4 +49,10 @@ public static class EventOutcomes
 
     /// <summary>Accepted but not delivered to a sink before SHUTDOWN_TIMEOUT ran out (logged as an error).</summary>
     public const string LostAtShutdown = "lost_shutdown";
+
+    /// <summary>Refused with 429: over RATE_LIMIT_IP_PER_SEC or RATE_LIMIT_KEY_PER_SEC.</summary>
+    public const string RateLimited = "rejected_rate";
+
+    /// <summary>Refused with 401: WRITE_KEYS is set and the request has no key, or one not in it.</summary>
+    public const string UnknownWriteKey = "rejected_key";
 }

@@ -26,6 +26,7 @@ public sealed class GoTrackMetrics
     private readonly Histogram<double> _batchFlush;
     private readonly Counter<long> _events;
     private readonly Counter<long> _deadLetters;
+    private readonly Counter<long> _clientClockClamped;
     private readonly Histogram<double> _walFsync;
     private readonly Histogram<long> _walGroup;
     private readonly Meter _meter;
@@ -44,6 +45,7 @@ public sealed class GoTrackMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FlushBuckets });
         _events = _meter.CreateCounter<long>("gotrack.events", description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
         _deadLetters = _meter.CreateCounter<long>("gotrack.dead_letters", description: "Events a sink refused for good and wrote to its dead-letter file, by sink.");
+        _clientClockClamped = _meter.CreateCounter<long>("gotrack.client_ts_clamped", description: "Segment API events whose corrected client time fell after the receive time or before 2000, and was clamped to the receive time.");
         _walFsync = _meter.CreateHistogram("gotrack.wal_fsync", "s",
             "ACK_MODE=wal: time of one fdatasync of the write-ahead log (one group commit).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -82,6 +84,9 @@ public sealed class GoTrackMetrics
         _ingestLatency.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("endpoint", endpoint));
     }
 
+    /// <summary>A client event time clamped to the receive time (the Segment API).</summary>
+    public void ClientClockClamped() => _clientClockClamped.Add(1);
+
     public void Events(string outcome, long count = 1)
     {
         if (count > 0)
@@ -102,6 +107,7 @@ public sealed class GoTrackMetrics
             _events.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
         }
 
+        _clientClockClamped.Add(0);
         foreach (var sink in sinks)
         {
             _sinkFailures.Add(0, new KeyValuePair<string, object?>("sink", sink));

@@ -48,6 +48,15 @@ public sealed class IngestOptions
     public TimeSpan ReadySinkGrace { get; set; } = TimeSpan.FromSeconds(60);
 
     public CookieSettings Cookie { get; } = new();
+
+    /// <summary>WRITE_KEYS: the accepted write keys and their sources; <see cref="Intake.WriteKeys.None"/> leaves intake open.</summary>
+    public Intake.WriteKeys WriteKeys { get; set; } = Intake.WriteKeys.None;
+
+    /// <summary>RATE_LIMIT_IP_PER_SEC: events per second per client address; 0 is no limit.</summary>
+    public int RateLimitIpPerSecond { get; set; }
+
+    /// <summary>RATE_LIMIT_KEY_PER_SEC: events per second per write key; 0 is no limit.</summary>
+    public int RateLimitKeyPerSecond { get; set; }
 }
 
 public sealed class CookieSettings

@@ -49,6 +49,9 @@ public static class IngestSettings
             new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
             new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one."),
+            new("WRITE_KEYS", "", "Accepted write keys, 'key:source,key2:source2' or '@/path/to/file' (one key:source per line). Set: /v1/* refuses a missing or unknown key with 401, the pixel and /collect take it as ?write_key= (or Basic auth), and each event records its source. Unset: intake is open. A key identifies a source; it is not a secret."),
+            new("RATE_LIMIT_IP_PER_SEC", "0", "Events per second one client address may send (a second's worth may come at once); more answers 429 with Retry-After. 0: no limit."),
+            new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit."),
             new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
         ]),
         ("Privacy and enrichment", PrivacySettings.Docs),
@@ -137,6 +140,19 @@ public static class IngestSettings
         if (o.Cookie.JoinWindow > TimeSpan.Zero && o.Cookie.JoinWindow < TimeSpan.FromMilliseconds(100))
         {
             r.Error("SESSION_JOIN_WINDOW", "must be 0 (off) or between 100ms and 1m");
+        }
+
+        o.WriteKeys = Intake.WriteKeys.Parse(r.Raw("WRITE_KEYS"), out var keysError);
+        if (keysError is not null)
+        {
+            r.Error("WRITE_KEYS", keysError);
+        }
+
+        o.RateLimitIpPerSecond = r.Number("RATE_LIMIT_IP_PER_SEC", 0, 0, 10_000_000);
+        o.RateLimitKeyPerSecond = r.Number("RATE_LIMIT_KEY_PER_SEC", 0, 0, 10_000_000);
+        if (o.RateLimitKeyPerSecond > 0 && !o.WriteKeys.Required)
+        {
+            r.Error("RATE_LIMIT_KEY_PER_SEC", "needs WRITE_KEYS: without keys there is nothing to limit per key");
         }
 
         o.Cookie.Domain = r.Raw("COOKIE_DOMAIN");

@@ -17,6 +17,9 @@ internal static class CollectCors
     private static readonly StringValues True = "true";
     private static readonly StringValues Origin = "Origin";
     private static readonly StringValues AllowHeaders = "Content-Type";
+
+    /// <summary>What Segment's browser SDK sends: its write key as Basic auth, and a retry counter.</summary>
+    internal static readonly StringValues SegmentAllowHeaders = "Content-Type, Authorization, X-Retry-Count";
     private static readonly StringValues ExposeHeaders = "Retry-After";
     private static readonly StringValues MaxAge = "7200";
 
@@ -29,10 +32,18 @@ internal static class CollectCors
     }
 
     /// <summary>Checks the Origin and writes the CORS response headers for an allowed one.</summary>
-    public static Result Apply(HttpRequest request, HttpResponse response, OriginAllowlist allowlist)
+    /// <param name="anyOriginWhenEmpty">The Segment API: with no allowlist, any origin may send (without credentials), as Segment's own API allows.</param>
+    public static Result Apply(HttpRequest request, HttpResponse response, OriginAllowlist allowlist, bool anyOriginWhenEmpty = false)
     {
         if (allowlist.IsEmpty)
         {
+            if (anyOriginWhenEmpty && request.Headers.Origin.Count > 0)
+            {
+                response.Headers.AccessControlAllowOrigin = Star;
+                response.Headers.AccessControlExposeHeaders = ExposeHeaders;
+                return Result.Allowed;
+            }
+
             return Result.None;
         }
 
@@ -64,14 +75,14 @@ internal static class CollectCors
     }
 
     /// <summary>Answers OPTIONS: 204, with the preflight headers when the origin is allowed.</summary>
-    public static void Preflight(HttpResponse response, Result result)
+    public static void Preflight(HttpResponse response, Result result, StringValues allowHeaders = default)
     {
         var headers = response.Headers;
         headers.Allow = HttpAnswers.PostOptions;
         if (result == Result.Allowed)
         {
             headers.AccessControlAllowMethods = HttpAnswers.PostOptions;
-            headers.AccessControlAllowHeaders = AllowHeaders;
+            headers.AccessControlAllowHeaders = allowHeaders.Count > 0 ? allowHeaders : AllowHeaders;
             headers.AccessControlMaxAge = MaxAge;
         }
 

@@ -19,7 +19,7 @@ namespace GoTrack.Ingest.Endpoints;
 /// "send it all again"), invalid ones are listed with their index and reason. With CORS_ALLOWED_ORIGINS set,
 /// preflights are answered and a browser request from another origin is refused with 403.
 /// </summary>
-public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, TimeProvider time)
+public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, IntakeGate gate, TimeProvider time)
 {
     public const string Path = "/collect";
     private const string MetricName = "collect";
@@ -60,20 +60,36 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Error(response, StatusCodes.Status415UnsupportedMediaType, "content type must be application/json or text/plain").ConfigureAwait(false);
         }
 
+        string? key = null;
+        string? source = null;
+        if (gate.KeysRequired)
+        {
+            key = WriteKeys.FromRequest(request.Headers.Authorization, request.Query);
+            if (!gate.TryKey(key, 1, out source))
+            {
+                return await Error(response, StatusCodes.Status401Unauthorized, "missing or unknown write key (WRITE_KEYS): send ?write_key= or Basic auth").ConfigureAwait(false);
+            }
+        }
+
         if (request.ContentLength > options.MaxBodyBytes)
         {
             return await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false);
         }
 
-        var body = await ReadBodyAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body.Buffer is null)
         {
-            return await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false);
+            return body.Status switch
+            {
+                RequestBody.Status.UnsupportedEncoding => await Error(response, StatusCodes.Status415UnsupportedMediaType, "content encoding must be gzip, deflate or identity").ConfigureAwait(false),
+                RequestBody.Status.Corrupt => await Error(response, StatusCodes.Status400BadRequest, "the compressed body is corrupt").ConfigureAwait(false),
+                _ => await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false),
+            };
         }
 
         try
         {
-            return await AnswerBodyAsync(context, body.Buffer.AsMemory(0, body.Length)).ConfigureAwait(false);
+            return await AnswerBodyAsync(context, body.Buffer.AsMemory(0, body.Length), key, source).ConfigureAwait(false);
         }
         finally
         {
@@ -81,7 +97,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         }
     }
 
-    private async Task<int> AnswerBodyAsync(HttpContext context, ReadOnlyMemory<byte> body)
+    private async Task<int> AnswerBodyAsync(HttpContext context, ReadOnlyMemory<byte> body, string? key, string? source)
     {
         var request = context.Request;
         var response = context.Response;
@@ -97,11 +113,16 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         var intakeRequest = IntakeRequest.Read(context, policy, cookie, time.GetUtcNow(), factsWhenOptedOut: true);
         var optOut = intakeRequest.OptOut;
         var anonymize = intakeRequest.Anonymize;
-        var info = intakeRequest.Info;
+        var info = source is null ? intakeRequest.Info : intakeRequest.Info with { Source = source };
         var session = intakeRequest.Session.ToString();
         var setCookie = intakeRequest.SetCookie;
         var droppedOutcome = intakeRequest.Dropped;
         var referer = request.Headers.Referer.Count > 0 ? request.Headers.Referer[0] : null;
+        if (droppedOutcome is null && !gate.TryRate(info.RemoteIp, key, elements.Count))
+        {
+            IntakeGate.RetryAfter(response);
+            return await Error(response, StatusCodes.Status429TooManyRequests, "rate limit exceeded; retry later").ConfigureAwait(false);
+        }
 
         var records = ArrayPool<Record>.Shared.Rent(Math.Max(1, elements.Count));
         var rejected = new List<(int Index, string Reason)>();
@@ -183,50 +204,6 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         media = media.Trim();
         return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
             || media.Equals("text/plain", StringComparison.OrdinalIgnoreCase);
-    }
-
-    /// <summary>Reads at most <paramref name="max"/> bytes; a null buffer means the body was larger.</summary>
-    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, int max, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, max) + 1);
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > max)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return (null, 0);
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, max + 1) - length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return (buffer, length);
-                }
-
-                length += read;
-                if (length > max)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, 0);
-                }
-            }
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (null, 0);
-        }
     }
 
     private static async Task<int> Error(HttpResponse response, int statusCode, string message)

@@ -21,7 +21,7 @@ namespace GoTrack.Ingest.Endpoints;
 /// the service is stopping, 503 with Retry-After and the GIF: the browser is never told an event was
 /// kept when it was not, and <c>gotrack_events_total{outcome="rejected_overload"}</c> counts it.
 /// </remarks>
-public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, TimeProvider time)
+public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, IntakeGate gate, TimeProvider time)
 {
     public const string Path = "/px.gif";
     private const string MetricName = "pixel";
@@ -42,7 +42,22 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
             return;
         }
 
-        var (record, error, dropped, anonymize, optOut, setCookie) = Build(context, request);
+        // WRITE_KEYS: read only when set, so the open pixel never parses its query twice.
+        string? key = null;
+        string? source = null;
+        if (gate.KeysRequired)
+        {
+            key = WriteKeys.FromRequest(request.Headers.Authorization, request.Query);
+            if (!gate.TryKey(key, 1, out source))
+            {
+                response.Headers["X-GoTrack-Error"] = "missing or unknown write key (WRITE_KEYS)";
+                await HttpAnswers.WriteGif(response, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+                metrics.Request(MetricName, StatusCodes.Status401Unauthorized, started);
+                return;
+            }
+        }
+
+        var (record, error, dropped, anonymize, optOut, setCookie, client) = Build(context, request, source);
         if (dropped is not null)
         {
             await NotRecorded(context, dropped, started).ConfigureAwait(false);
@@ -55,6 +70,11 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
             metrics.Events(EventOutcomes.Invalid);
             status = StatusCodes.Status400BadRequest;
             response.Headers["X-GoTrack-Error"] = error;
+        }
+        else if (!gate.TryRate(client, key, 1))
+        {
+            status = StatusCodes.Status429TooManyRequests;
+            IntakeGate.RetryAfter(response);
         }
         else
         {
@@ -85,16 +105,18 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
 
     /// <summary>A request deliberately not recorded still gets the GIF (and no cookie), and is counted.</summary>
     /// <summary>The request's privacy decisions (one place: <see cref="IntakeRequest"/>) and, when it is recorded, its event.</summary>
-    private (Record? Record, string? Error, string? Dropped, bool Anonymize, OptOut OptOut, string? SetCookie) Build(HttpContext context, HttpRequest request)
+    private (Record? Record, string? Error, string? Dropped, bool Anonymize, OptOut OptOut, string? SetCookie, System.Net.IPAddress? Client) Build(
+        HttpContext context, HttpRequest request, string? source)
     {
         var intakeRequest = IntakeRequest.Read(context, policy, cookie, time.GetUtcNow(), factsWhenOptedOut: false);
         if (intakeRequest.Dropped is { } dropped)
         {
-            return (null, null, dropped, false, intakeRequest.OptOut, null);
+            return (null, null, dropped, false, intakeRequest.OptOut, null, null);
         }
 
-        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(), intakeRequest.Info, intakeRequest.Session);
-        return (record, error, null, intakeRequest.Anonymize, intakeRequest.OptOut, intakeRequest.SetCookie);
+        var info = source is null ? intakeRequest.Info : intakeRequest.Info with { Source = source };
+        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(), info, intakeRequest.Session);
+        return (record, error, null, intakeRequest.Anonymize, intakeRequest.OptOut, intakeRequest.SetCookie, info.RemoteIp);
     }
 
     private async Task NotRecorded(HttpContext context, string outcome, long started)

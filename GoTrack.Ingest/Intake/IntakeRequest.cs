@@ -47,7 +47,8 @@ internal readonly ref struct IntakeRequest
     /// /collect still validates the events of an opted-out request, to answer which were valid; the pixel
     /// has nothing to answer and reads nothing more.
     /// </param>
-    public static IntakeRequest Read(HttpContext context, PrivacyPolicy policy, SessionCookie cookie, DateTimeOffset now, bool factsWhenOptedOut)
+    /// <param name="sessions">False for the Segment API: its SDKs keep their own identity (anonymousId), so no cookie is read or set.</param>
+    public static IntakeRequest Read(HttpContext context, PrivacyPolicy policy, SessionCookie cookie, DateTimeOffset now, bool factsWhenOptedOut, bool sessions = true)
     {
         var request = context.Request;
         var optOut = OptOuts.Of(request, policy.Options);
@@ -71,7 +72,7 @@ internal readonly ref struct IntakeRequest
         // A new session's value lives inside its Set-Cookie header: one allocation for both.
         ReadOnlySpan<char> session = default;
         string? setCookie = null;
-        if (dropped is null && !anonymize && !policy.Cookieless)
+        if (sessions && dropped is null && !anonymize && !policy.Cookieless)
         {
             session = cookie.Read(request.Headers.Cookie);
             if (session.IsEmpty)

@@ -14,7 +14,7 @@ internal static class RequestFacts
 {
     /// <summary>Scratch bytes the server-side facts of a request can need.</summary>
     public static int ScratchSize(in RequestInfo info, ReadOnlySpan<char> sessionId) =>
-        Scratch.Worst(Math.Min(info.UserAgent?.Length ?? 0, FieldLimits.UserAgent) + sessionId.Length)
+        Scratch.Worst(Math.Min(info.UserAgent?.Length ?? 0, FieldLimits.UserAgent) + sessionId.Length + (info.Source?.Length ?? 0))
         + info.Geo.Utf8Size + IpText.MaxLength + SessionInputSize(info) + 128;
 
     /// <summary>Fills the fields the server owns. Call after the client's fields are parsed and validated.</summary>
@@ -34,6 +34,12 @@ internal static class RequestFacts
         }
 
         UrlCampaign.Fill(ref scratch, ref f);
+        if (info.Source is { Length: > 0 } source)
+        {
+            f.Source = scratch.Utf8(source);
+        }
+
+        f.ClientTs = info.ClientTs;
 
         if (!string.IsNullOrEmpty(info.UserAgent) && !info.Anonymize)
         {

@@ -22,6 +22,12 @@ internal readonly record struct RequestInfo(DateTimeOffset Now, string? UserAgen
     /// <summary>The browser opted out and PRIVACY_MODE=anonymize: keep the event without identifiers.</summary>
     public bool Anonymize { get; init; }
 
+    /// <summary>The source name of the request's write key (WRITE_KEYS); null without one.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The client's time of the event, corrected for clock skew (the Segment API); null when unknown.</summary>
+    public DateTimeOffset? ClientTs { get; init; }
+
     /// <summary>The request's Host: the site of a cookieless session when the event has no url.</summary>
     public string? Host { get; init; }
 

@@ -125,7 +125,8 @@ internal static class CollectBodyParser
                 case Key.Utm: error = ReadUtm(ref reader, ref scratch, ref f); break;
                 case Key.Props: error = ReadProps(ref reader, ref scratch, ref props); break;
                 case Key.ServerOwned:
-                    // ts, ua, ip, geo, device and bot are the server's to set; a client's values are ignored.
+                    // ts, ua, ip, geo, device, bot, source and client_ts are the server's to set; a client's values
+                    // are ignored. write_key is the request's credential, never stored.
                     reader.Skip();
                     error = null;
                     break;
@@ -284,7 +285,8 @@ internal static class CollectBodyParser
         _ when name.SequenceEqual("click"u8) => Key.Click,
         _ when name.SequenceEqual("props"u8) => Key.Props,
         _ when name.SequenceEqual("ts"u8) || name.SequenceEqual("ua"u8) || name.SequenceEqual("ip"u8) || name.SequenceEqual("geo"u8)
-            || name.SequenceEqual("device"u8) || name.SequenceEqual("bot"u8) => Key.ServerOwned,
+            || name.SequenceEqual("device"u8) || name.SequenceEqual("bot"u8) || name.SequenceEqual("source"u8)
+            || name.SequenceEqual("client_ts"u8) || name.SequenceEqual("write_key"u8) => Key.ServerOwned,
         _ => Key.Prop,
     };
 }

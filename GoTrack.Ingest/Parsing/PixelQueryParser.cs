@@ -66,6 +66,12 @@ internal static class PixelQueryParser
                     fields.RefSent |= field == ClientField.Ref;
                     break;
                 default:
+                    if (name.SequenceEqual("write_key"u8))
+                    {
+                        // The request's credential (WRITE_KEYS), read by the endpoint; never stored.
+                        break;
+                    }
+
                     // Repaired text (invalid UTF-8) lives outside the scratch buffer: copy it in.
                     if (!Overlaps(name, scratch.Written[nameRange]))
                     {

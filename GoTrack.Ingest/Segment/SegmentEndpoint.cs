@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using GoTrack.Core.Events;
+using GoTrack.Core.Queue;
+using GoTrack.Core.Telemetry;
+using GoTrack.Ingest.Configuration;
+using GoTrack.Ingest.Endpoints;
+using GoTrack.Ingest.Intake;
+using GoTrack.Ingest.Privacy;
+using GoTrack.Ingest.Session;
+using Microsoft.AspNetCore.Http;
+
+namespace GoTrack.Ingest.Segment;
+
+/// <summary>
+/// Segment's HTTP tracking API: <c>POST /v1/{track|page|screen|identify|group|alias|batch}</c> and the
+/// browser SDK's short paths (<c>/v1/t</c>, <c>/v1/p</c>, ..., <c>/v1/b</c>). Each message becomes one event
+/// (<see cref="SegmentMessage"/>) and goes through /collect's parser and the privacy policy. Answers are the
+/// SDKs' contract: 200 when the request is taken (with GoTrack's per-event rejections in the body, which the
+/// SDKs ignore), 400 for a request that can never succeed (they drop it), 401 for a write key not in
+/// WRITE_KEYS, 429 and 503 with Retry-After (they retry).
+/// </summary>
+public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, IngestOptions options, PrivacyPolicy policy, IntakeGate gate, TimeProvider time)
+{
+    public const string Pattern = "/v1/{kind}";
+    private const string MetricName = "segment";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var started = Stopwatch.GetTimestamp();
+        var status = await AnswerAsync(context).ConfigureAwait(false);
+        intake.Metrics.Request(MetricName, status, started);
+    }
+
+    private async Task<int> AnswerAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var kind = context.Request.RouteValues["kind"] as string ?? string.Empty;
+        var pathType = SegmentMessage.TypeOfPath(kind);
+        var isBatch = SegmentMessage.IsBatchPath(kind);
+        if (pathType is null && !isBatch)
+        {
+            return await Error(response, StatusCodes.Status404NotFound, $"unknown Segment API path /v1/{kind}").ConfigureAwait(false);
+        }
+
+        var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins, anyOriginWhenEmpty: true);
+        if (cors == CollectCors.Result.Refused)
+        {
+            intake.Metrics.Events(EventOutcomes.DisallowedOrigin);
+            return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
+        }
+
+        if (HttpMethods.IsOptions(request.Method))
+        {
+            CollectCors.Preflight(response, cors, CollectCors.SegmentAllowHeaders);
+            return StatusCodes.Status204NoContent;
+        }
+
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = HttpAnswers.PostOptions;
+            return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
+        }
+
+        if (!string.IsNullOrEmpty(request.ContentType) && !CollectEndpoint.IsAcceptedMediaType(request.ContentType))
+        {
+            return await Error(response, StatusCodes.Status415UnsupportedMediaType, "content type must be application/json or text/plain").ConfigureAwait(false);
+        }
+
+        var body = await RequestBody.ReadAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body.Buffer is null)
+        {
+            return body.Status switch
+            {
+                RequestBody.Status.UnsupportedEncoding => await Error(response, StatusCodes.Status415UnsupportedMediaType, "content encoding must be gzip, deflate or identity").ConfigureAwait(false),
+                RequestBody.Status.Corrupt => await Error(response, StatusCodes.Status400BadRequest, "the compressed body is corrupt").ConfigureAwait(false),
+                _ => await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false),
+            };
+        }
+
+        try
+        {
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(body.Buffer.AsMemory(0, body.Length), new JsonDocumentOptions { MaxDepth = 64 });
+            }
+            catch (JsonException)
+            {
+                return await Error(response, StatusCodes.Status400BadRequest, "malformed JSON").ConfigureAwait(false);
+            }
+
+            using (document)
+            {
+                return await AnswerDocumentAsync(context, document.RootElement, pathType, isBatch).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body.Buffer);
+        }
+    }
+
+    private async Task<int> AnswerDocumentAsync(HttpContext context, JsonElement root, string? pathType, bool isBatch)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return await Error(response, StatusCodes.Status400BadRequest, "the body must be a JSON object").ConfigureAwait(false);
+        }
+
+        var key = WriteKeys.FromBasicAuth(request.Headers.Authorization)
+            ?? (root.TryGetProperty("writeKey", out var bodyKey) && bodyKey.ValueKind == JsonValueKind.String ? bodyKey.GetString() : null)
+            ?? WriteKeys.FromRequest(default, request.Query);
+        JsonElement batch = default;
+        var messages = new List<JsonElement>();
+        if (isBatch)
+        {
+            if (!root.TryGetProperty("batch", out var array) || array.ValueKind != JsonValueKind.Array)
+            {
+                return await Error(response, StatusCodes.Status400BadRequest, "a batch body is {\"batch\": [messages]}").ConfigureAwait(false);
+            }
+
+            batch = root;
+            messages.AddRange(array.EnumerateArray());
+        }
+        else
+        {
+            messages.Add(root);
+        }
+
+        if (!gate.TryKey(key, messages.Count, out var source))
+        {
+            return await Error(response, StatusCodes.Status401Unauthorized, "missing or unknown write key (WRITE_KEYS)").ConfigureAwait(false);
+        }
+
+        if (messages.Count > options.MaxBatchEvents)
+        {
+            return await Error(response, StatusCodes.Status413PayloadTooLarge, $"more than {options.MaxBatchEvents} messages (MAX_BATCH_EVENTS)").ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow();
+        var intakeRequest = IntakeRequest.Read(context, policy, cookie, now, factsWhenOptedOut: true, sessions: false);
+        var anonymize = intakeRequest.Anonymize;
+        var optOut = intakeRequest.OptOut;
+        var info = intakeRequest.Info with { Source = source };
+        var dropped = intakeRequest.Dropped;
+        if (dropped is null && !gate.TryRate(info.RemoteIp, key, messages.Count))
+        {
+            IntakeGate.RetryAfter(response);
+            return await Error(response, StatusCodes.Status429TooManyRequests, "rate limit exceeded; retry later").ConfigureAwait(false);
+        }
+
+        var referer = request.Headers.Referer.Count > 0 ? request.Headers.Referer[0] : null;
+        var records = new List<Record>(messages.Count);
+        var rejected = new List<(int Index, string Reason)>();
+        var bots = 0;
+        var element = new ArrayBufferWriter<byte>(1024);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            element.ResetWrittenCount();
+            var error = SegmentMessage.Write(messages[i], batch, pathType, key, info.Now, anonymize, element, out var facts);
+            if (error is not null)
+            {
+                rejected.Add((i, error));
+                continue;
+            }
+
+            var messageInfo = Facts(info, facts);
+            if (facts.Clamped)
+            {
+                intake.Metrics.ClientClockClamped();
+            }
+
+            if (dropped is null && messageInfo.Device.IsBot && policy.BotMode == BotMode.Drop)
+            {
+                bots++;
+                continue;
+            }
+
+            var (record, reason) = EventBuilder.FromJson(element.WrittenSpan, referer, messageInfo, []);
+            if (record is null)
+            {
+                rejected.Add((i, reason!));
+            }
+            else
+            {
+                records.Add(record);
+            }
+        }
+
+        intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
+        intake.Metrics.Events(EventOutcomes.Bot, bots);
+        if (dropped is not null)
+        {
+            intake.Metrics.Events(dropped, records.Count);
+            return await Summary(response, StatusCodes.Status200OK, 0, rejected, (dropped, records.Count)).ConfigureAwait(false);
+        }
+
+        if (records.Count == 0)
+        {
+            var code = rejected.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
+            return await Summary(response, code, 0, rejected, (EventOutcomes.Bot, bots)).ConfigureAwait(false);
+        }
+
+        var result = await intake.AppendAsync(records.ToArray(), context.RequestAborted).ConfigureAwait(false);
+        if (result != AppendResult.Accepted)
+        {
+            HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);
+            var why = result switch
+            {
+                AppendResult.Full => "event log is full; retry later",
+                AppendResult.Failed => "event log could not be written; retry later",
+                _ => "shutting down; retry later",
+            };
+            return await Error(response, StatusCodes.Status503ServiceUnavailable, why).ConfigureAwait(false);
+        }
+
+        if (anonymize)
+        {
+            intake.Metrics.Events(optOut.AnonymizedOutcome(), records.Count);
+        }
+
+        return await Summary(response, StatusCodes.Status200OK, records.Count, rejected, (EventOutcomes.Bot, bots)).ConfigureAwait(false);
+    }
+
+    /// <summary>The request's facts with what the message itself says of its sender: context.userAgent and context.ip.</summary>
+    private RequestInfo Facts(in RequestInfo info, SegmentMessage.Facts facts)
+    {
+        var result = facts.UserAgent is null && facts.Ip is null
+            ? info
+            : RequestInfo.Create(info.Now, facts.UserAgent ?? info.UserAgent, facts.Ip ?? info.RemoteIp, policy, info.Host, info.Anonymize) with { Source = info.Source };
+        return result with { ClientTs = facts.ClientTs };
+    }
+
+    private static async Task<int> Error(HttpResponse response, int statusCode, string message)
+    {
+        response.StatusCode = statusCode;
+        response.Headers.ContentType = HttpAnswers.Json;
+        response.Headers.CacheControl = HttpAnswers.NoStore;
+        using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
+        {
+            json.WriteStartObject();
+            json.WriteBoolean("success"u8, false);
+            json.WriteString("error"u8, message);
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
+        return statusCode;
+    }
+
+    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string Outcome, int Count) notRecorded)
+    {
+        response.StatusCode = statusCode;
+        response.Headers.ContentType = HttpAnswers.Json;
+        response.Headers.CacheControl = HttpAnswers.NoStore;
+        using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
+        {
+            json.WriteStartObject();
+            json.WriteBoolean("success"u8, statusCode < 400);
+            json.WriteNumber("accepted"u8, accepted);
+            if (notRecorded.Count > 0)
+            {
+                json.WriteNumber(notRecorded.Outcome, notRecorded.Count);
+            }
+
+            json.WriteStartArray("rejected"u8);
+            foreach (var (index, reason) in rejected)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("index"u8, index);
+                json.WriteString("reason"u8, reason);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
+        return statusCode;
+    }
+}
