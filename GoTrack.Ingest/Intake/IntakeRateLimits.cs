@@ -50,6 +50,9 @@ public sealed class IntakeRateLimits : IDisposable
 
     public bool Enabled => _byAddress is not null || _byKey is not null;
 
+    /// <summary>Limiters held: at most <see cref="AddressPartitions"/> plus one per write key, fixed at start.</summary>
+    public int PartitionCount => (_byAddress?.Length ?? 0) + (_byKey?.Count ?? 0);
+
     /// <summary>
     /// Takes <paramref name="events"/> permits from the address's bucket, then from the key's; false when
     /// either has too few. A request with more events than a bucket holds takes a full bucket. Buckets give
@@ -108,7 +111,10 @@ public sealed class IntakeRateLimits : IDisposable
     {
         TokenLimit = perSecond,
         TokensPerPeriod = perSecond,
-        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+        // Refilled by our timer on the host's TimeProvider. TryReplenish also checks the real time since the
+        // last refill against this period (a fake clock cannot move it), so the period is one tick: every
+        // call of our once-a-second timer then refills the bucket to its limit.
+        ReplenishmentPeriod = TimeSpan.FromTicks(1),
         AutoReplenishment = false,
         QueueLimit = 0,
     });

@@ -41,7 +41,8 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         var kind = context.Request.RouteValues["kind"] as string ?? string.Empty;
         var pathType = SegmentMessage.TypeOfPath(kind);
         var isBatch = SegmentMessage.IsBatchPath(kind);
-        if (pathType is null && !isBatch)
+        var isSdkMetrics = kind == "m";
+        if (pathType is null && !isBatch && !isSdkMetrics)
         {
             return await Error(response, StatusCodes.Status404NotFound, $"unknown Segment API path /v1/{kind}").ConfigureAwait(false);
         }
@@ -63,6 +64,12 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         {
             response.Headers.Allow = HttpAnswers.PostOptions;
             return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
+        }
+
+        if (isSdkMetrics)
+        {
+            // analytics-next's own telemetry (/v1/m, sent when apiHost is set): taken, not stored.
+            return await Summary(response, StatusCodes.Status200OK, 0, [], default).ConfigureAwait(false);
         }
 
         if (!string.IsNullOrEmpty(request.ContentType) && !CollectEndpoint.IsAcceptedMediaType(request.ContentType))
@@ -254,7 +261,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         return statusCode;
     }
 
-    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string Outcome, int Count) notRecorded)
+    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string? Outcome, int Count) notRecorded)
     {
         response.StatusCode = statusCode;
         response.Headers.ContentType = HttpAnswers.Json;
@@ -264,7 +271,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             json.WriteStartObject();
             json.WriteBoolean("success"u8, statusCode < 400);
             json.WriteNumber("accepted"u8, accepted);
-            if (notRecorded.Count > 0)
+            if (notRecorded.Outcome is not null && notRecorded.Count > 0)
             {
                 json.WriteNumber(notRecorded.Outcome, notRecorded.Count);
             }

@@ -1,9 +1,6 @@
 using System.Text.Json;
 using GoTrack.Core.Telemetry;
 using GoTrack.Tests.Support;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -50,10 +47,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
     private static async Task<Rig> StartAsync(Dictionary<string, string?>? settings = null, TimeProvider? clock = null)
     {
         var collector = new IngestFactory(settings, clock);
-        collector.UseKestrel(0);
-        collector.StartServer();
-        var address = collector.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
-        var site = await TestSite.StartAsync(address.Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
+        var site = await TestSite.StartAsync(collector.StartOnKestrel());
         return new Rig { Collector = collector, Site = site };
     }
 

@@ -5,19 +5,19 @@
 // (the same settings are accepted as arguments: node node-sdk.mjs HOST=... WRITE_KEY=... MODE=gzip)
 //
 // What it sends:
-//   1. track, page, identify, group, alias (fixed userId/anonymousId, messageId left to the SDK),
-//      then flush() -> one POST {HOST}/v1/batch holding those 5 messages
+//   1. track, page, identify, group, alias and screen (fixed userId/anonymousId, messageId left to the
+//      SDK), then flush() -> one POST {HOST}/v1/batch holding those 6 messages
 //   2. BULK (500) track events with flushAt = BULK -> one POST {HOST}/v1/batch holding all of them
 //   3. closeAndFlush()
 //
 // stdout: one JSON object per line
 //   {"kind":"config",...}
 //   ("attempt" numbers every HTTP attempt of the run; "retryCount" is the SDK's X-Retry-Count for that batch)
-//   {"kind":"request","attempt":1,"retryCount":0,"url":...,"headers":{...},"contentEncoding":..,"bodyBytes":..,"wireBytes":..,"events":5,"types":[..],"messageIds":[..]}
+//   {"kind":"request","attempt":1,"retryCount":0,"url":...,"headers":{...},"contentEncoding":..,"bodyBytes":..,"wireBytes":..,"events":6,"types":[..],"messageIds":[..]}
 //   {"kind":"response","attempt":1,"status":200,...}        (one per attempt, so retries are visible)
 //   {"kind":"network_error","attempt":2,"error":"..."}        (connection refused/reset/timeout; the SDK retries these)
 //   {"kind":"sdk_error","code":"delivery_failure","reason":"[400] Bad Request","messageId":...}
-//   {"kind":"summary","ok":true,"sent":505,"delivered":505,"failed":0,"requests":2,"statuses":{"200":2}}
+//   {"kind":"summary","ok":true,"sent":506,"delivered":506,"failed":0,"sdkErrors":0,"requests":2,"statuses":{"200":2}}
 // Exit code 0 iff every message's callback reported delivery and the SDK emitted no 'error'.
 //
 // Env (or NAME=value args):

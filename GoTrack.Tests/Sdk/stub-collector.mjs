@@ -14,6 +14,8 @@
 //   FAIL_STATUS=500   status used by FAIL_FIRST
 //   RETRY_AFTER=      if set, add "Retry-After: <value>" to the FAIL_FIRST responses
 //   CORS=1            answer CORS preflights and add Access-Control-Allow-* (0 = behave like a server without CORS)
+//   ALLOW_HEADERS=    fixed Access-Control-Allow-Headers value (default: echo Access-Control-Request-Headers).
+//                     e.g. "Content-Type, Authorization" shows what happens when X-Retry-Count is not allowed
 //   EXPOSE=0          1 = also send "Access-Control-Expose-Headers: Retry-After". Without it a browser page cannot
 //                     read Retry-After on a cross-origin 429, so analytics-next falls back to its plain backoff.
 //   BODY=1            include the parsed body in the log line (0 = only sizes, counts, types)
@@ -43,7 +45,7 @@ function corsHeaders(req) {
     ...(origin ? { Vary: 'Origin', 'Access-Control-Allow-Credentials': 'true' } : {}),
     'Access-Control-Allow-Methods': 'POST, OPTIONS',
     'Access-Control-Allow-Headers':
-      req.headers['access-control-request-headers'] ?? 'Content-Type, Authorization',
+      env.ALLOW_HEADERS ?? req.headers['access-control-request-headers'] ?? 'Content-Type, Authorization',
     'Access-Control-Max-Age': '600',
     ...(expose ? { 'Access-Control-Expose-Headers': 'Retry-After' } : {}),
   };

@@ -158,6 +158,19 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>
+    /// Serves on Kestrel at 127.0.0.1 on a free port instead of TestServer, for clients that need a real
+    /// socket (a browser, an SDK in another process). Returns the base address, without a trailing slash.
+    /// </summary>
+    public string StartOnKestrel()
+    {
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        return addresses.First().TrimEnd('/').Replace("localhost", "127.0.0.1", StringComparison.Ordinal);
+    }
+
     /// <summary>The NDJSON lines written so far.</summary>
     public string[] Lines() => File.Exists(LogPath) ? File.ReadAllLines(LogPath) : [];
 
