@@ -54,6 +54,35 @@ public sealed class GoldenNdjsonTests
         AssertGolden("pixel.ndjson", actual);
     }
 
+    /// <summary>One message of each Segment type, as the SDKs send them (UUID messageIds keep the lines stable).</summary>
+    [Fact]
+    public async Task Segment_messages_produce_the_golden_lines()
+    {
+        const string context = """
+            "context":{"ip":"81.2.69.160","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+              "page":{"path":"/pricing","referrer":"https://www.google.com/","search":"?utm_source=ads","title":"Pricing","url":"https://shop.example.com/pricing?utm_source=ads"},
+              "campaign":{"source":"ads","name":"winter"},"library":{"name":"analytics.js","version":"next-1.84.3"},"locale":"en-GB","timezone":"Europe/London"}
+            """;
+        var messages = new[]
+        {
+            ("/v1/t", """{"type":"track","event":"Order Completed","userId":"u_1","anonymousId":"anon-1","messageId":"01937a3c-0000-7000-8000-0000000000a1","properties":{"orderId":"o-9","revenue":42.5,"currency":"EUR"},"timestamp":"2026-11-27T08:29:58.000Z","sentAt":"2026-11-27T08:30:00.000Z",""" + context + "}"),
+            ("/v1/p", """{"type":"page","anonymousId":"anon-1","messageId":"01937a3c-0000-7000-8000-0000000000a2","properties":{"path":"/pricing","title":"Pricing"},"timestamp":"2026-11-27T08:29:59.500Z","sentAt":"2026-11-27T08:30:00.000Z",""" + context + "}"),
+            ("/v1/screen", """{"type":"screen","name":"Settings","userId":"u_1","messageId":"01937a3c-0000-7000-8000-0000000000a3","properties":{"tab":"billing"},"context":{"library":{"name":"analytics-ios","version":"4.1.0"},"ip":"89.160.20.128"}}"""),
+            ("/v1/identify", """{"type":"identify","userId":"u_1","anonymousId":"anon-1","messageId":"01937a3c-0000-7000-8000-0000000000a4","traits":{"plan":"team","createdAt":"2026-01-02T00:00:00Z"}}"""),
+            ("/v1/group", """{"type":"group","userId":"u_1","groupId":"acme","messageId":"01937a3c-0000-7000-8000-0000000000a5","traits":{"employees":120}}"""),
+            ("/v1/alias", """{"type":"alias","userId":"u_1","previousId":"anon-1","messageId":"01937a3c-0000-7000-8000-0000000000a6"}"""),
+        };
+        var actual = await RunAsync(async client =>
+        {
+            foreach (var (path, json) in messages)
+            {
+                using var r = await client.PostAsync(path, new StringContent(json, Encoding.UTF8, "text/plain"));
+                Assert.True(r.IsSuccessStatusCode, path);
+            }
+        });
+        AssertGolden("segment.ndjson", actual);
+    }
+
     [Fact]
     public async Task Collect_requests_produce_the_golden_lines()
     {
