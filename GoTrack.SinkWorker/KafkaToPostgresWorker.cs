@@ -41,6 +41,10 @@ public sealed partial class KafkaToPostgresWorker(
 
     private Task? _loop;
 
+    /// <summary>Offsets whose commit failed, for partitions that may still be ours: tried again (see <see cref="RetryCommits"/>).</summary>
+    private readonly Dictionary<TopicPartition, Offset> _uncommitted = [];
+    private long _retryCommitsAt;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // From the stop request on, the batch in hand has SHUTDOWN_TIMEOUT to be written and committed.
@@ -64,6 +68,8 @@ public sealed partial class KafkaToPostgresWorker(
                     WaitForWrite();
                     continue;
                 }
+
+                RetryCommits(force: false);
 
                 var wait = _batch.Count == 0
                     ? PollSlice
@@ -93,6 +99,8 @@ public sealed partial class KafkaToPostgresWorker(
             {
                 WaitForWrite();
             }
+
+            RetryCommits(force: true);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
@@ -220,6 +228,10 @@ public sealed partial class KafkaToPostgresWorker(
         _batch.RemoveAll(m => revoked.Contains(m.TopicPartition));
         _next.RemoveAll(m => revoked.Contains(m.TopicPartition));
         _paused.ExceptWith(revoked);
+        foreach (var partition in revoked)
+        {
+            _uncommitted.Remove(partition);
+        }
     }
 
     /// <summary>Writes the batch (its messages are read before the first await, so the list may change after).</summary>
@@ -278,19 +290,70 @@ public sealed partial class KafkaToPostgresWorker(
             return;
         }
 
+        CommitOffsets(offsets);
+    }
+
+    private bool CommitOffsets(List<TopicPartitionOffset> offsets)
+    {
         try
         {
             consumer.Commit(offsets);
+            foreach (var offset in offsets)
+            {
+                if (_uncommitted.TryGetValue(offset.TopicPartition, out var pending) && pending <= offset.Offset)
+                {
+                    _uncommitted.Remove(offset.TopicPartition);
+                }
+            }
+
+            return true;
         }
         catch (KafkaException e)
         {
-            // Typically a rebalance took the partitions: the rows are written, the next owner reads them
-            // again from the last commit, and ON CONFLICT skips them.
+            // A rebalance in progress (IllegalGeneration, RebalanceInProgress) or a broker away. The rows are
+            // written; the offsets are tried again while the partitions stay ours (RetryCommits). A partition
+            // that moves is read again by its next owner from the last commit, and ON CONFLICT skips the rows.
             metrics.CommitFailed();
+            foreach (var offset in offsets)
+            {
+                if (!_uncommitted.TryGetValue(offset.TopicPartition, out var pending) || pending < offset.Offset)
+                {
+                    _uncommitted[offset.TopicPartition] = offset.Offset;
+                }
+            }
+
             if (_throttle.ShouldLog(out var suppressed))
             {
                 LogCommitFailed(logger, e.Error.Code, e.Error.Reason, suppressed);
             }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Commits again the offsets whose commit failed, for the partitions still assigned, at most once a
+    /// second (or now, at shutdown). Under cooperative-sticky a batch written during a rebalance's second
+    /// round is refused (IllegalGeneration) though the partitions stay ours: without this their offsets would
+    /// lag until the next batch on them, and a restart would read those rows again.
+    /// </summary>
+    private void RetryCommits(bool force)
+    {
+        if (_uncommitted.Count == 0 || (!force && time.GetTimestamp() < _retryCommitsAt))
+        {
+            return;
+        }
+
+        _retryCommitsAt = time.GetTimestamp() + time.TimestampFrequency;
+        var assigned = consumer.Assignment.ToHashSet();
+        foreach (var gone in _uncommitted.Keys.Where(p => !assigned.Contains(p)).ToList())
+        {
+            _uncommitted.Remove(gone);
+        }
+
+        if (_uncommitted.Count > 0)
+        {
+            CommitOffsets([.. _uncommitted.Select(kv => new TopicPartitionOffset(kv.Key, kv.Value))]);
         }
     }
 
@@ -319,7 +382,7 @@ public sealed partial class KafkaToPostgresWorker(
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Consume failed: {Code} {Reason}. {Suppressed} more since the last line.")]
     private static partial void LogConsumeFailed(ILogger logger, ErrorCode code, string reason, long suppressed);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Offset commit failed: {Code} {Reason}; those messages will be read again and skipped as duplicates. {Suppressed} more since the last line.")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "Offset commit failed: {Code} {Reason}; it is tried again while the partitions stay ours, and a partition that moves is read again by its next owner (the rows are skipped as duplicates). {Suppressed} more since the last line.")]
     private static partial void LogCommitFailed(ILogger logger, ErrorCode code, string reason, long suppressed);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "{Count} messages went to the dead-letter topic {Topic}; first reason: {Reason}.")]
