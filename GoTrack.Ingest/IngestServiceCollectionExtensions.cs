@@ -56,6 +56,7 @@ public static class IngestServiceCollectionExtensions
         services.AddSingleton(sp => new SessionCookie(
             options.Cookie, sp.GetRequiredService<PrivacyPolicy>().Key ?? new DailyKey(options.Privacy.IpHashSecret)));
         AddPrivacy(services, options.Privacy);
+        services.AddSingleton(sp => new Debugging.DebugFeed(options.DebugUi, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<EventIntake>();
         services.AddSingleton(sp => new IntakeRateLimits(
             options.RateLimitIpPerSecond, options.RateLimitKeyPerSecond, options.WriteKeys.Keys, sp.GetRequiredService<TimeProvider>()));
@@ -124,8 +125,17 @@ public static class IngestServiceCollectionExtensions
         app.Map(PixelEndpoint.Path, pixel.HandleAsync);
         app.Map(CollectEndpoint.Path, collect.HandleAsync);
         app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync);
+        var debug = app.Services.GetRequiredService<Debugging.DebugFeed>();
+        if (debug.Enabled)
+        {
+            Debugging.DebugPage.Map(app, debug);
+        }
+
         return app;
     }
+
+    /// <summary>Paths that belong on the management port (OPS_ADDR) beside /healthz, /readyz and /metrics.</summary>
+    public static readonly string[] OperationsPaths = [Debugging.DebugPage.Path, "/openapi"];
 
     /// <summary>Meters and activity sources to export; "Npgsql" is Npgsql's own (command spans and connection-pool metrics).</summary>
     internal static string[] TelemetryNames => [GoTrackMetrics.MeterName, GoTrackActivity.SinksSourceName, KafkaTelemetry.MeterName, KafkaTelemetry.SourceName, "Npgsql"];

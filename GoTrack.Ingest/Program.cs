@@ -26,6 +26,17 @@ catch (OptionsValidationException ex)
 builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);
 if (ListenAddress.Urls(builder.Configuration, options.ServerAddress, options.OpsAddress) is { Length: > 0 } urls)
 {
+    if (options.TlsCertificate is not null && options.ServerAddress is not null)
+    {
+        // TLS_CERT_FILE: the public listener (SERVER_ADDR, the first URL) speaks HTTPS; OPS_ADDR stays HTTP for probes.
+        urls[0] = "https://" + urls[0]["http://".Length..];
+    }
+
+    if (options.TlsCertificate is not null)
+    {
+        builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves HTTPS out unless asked
+    }
+
     builder.WebHost.UseUrls(urls);
 }
 
@@ -33,12 +44,16 @@ builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;
     k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+    if (options.TlsCertificate is { } certificate)
+    {
+        k.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+    }
 });
 
 var app = builder.Build();
 if (options.OpsPort is { } opsPort)
 {
-    app.UseOperationsPort(opsPort);
+    app.UseOperationsPort(opsPort, IngestServiceCollectionExtensions.OperationsPaths);
 }
 
 app.MapGoTrackIngest();

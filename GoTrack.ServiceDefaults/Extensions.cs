@@ -111,12 +111,17 @@ public static class Extensions
     /// off it (404), so the public port serves intake alone. Decided by the port the connection arrived on,
     /// never by the Host header, which the client writes.
     /// </summary>
-    public static WebApplication UseOperationsPort(this WebApplication app, int opsPort)
+    /// <param name="moreOperationsPaths">Other paths that belong to operators (a debugger page, the API description).</param>
+    public static WebApplication UseOperationsPort(this WebApplication app, int opsPort, params string[] moreOperationsPaths)
     {
         ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(moreOperationsPaths);
+        var more = moreOperationsPaths.Select(p => new PathString(p)).ToArray();
         app.Use((context, next) =>
         {
-            if ((context.Connection.LocalPort == opsPort) != IsOperationsPath(context.Request.Path))
+            var path = context.Request.Path;
+            var operations = IsOperationsPath(path) || Array.Exists(more, p => path.StartsWithSegments(p));
+            if ((context.Connection.LocalPort == opsPort) != operations)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;

@@ -49,6 +49,12 @@ public sealed class IngestOptions
 
     public CookieSettings Cookie { get; } = new();
 
+    /// <summary>TLS_CERT_FILE and TLS_KEY_FILE, loaded at start: the public listener serves HTTPS with it; null serves HTTP.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; set; }
+
+    /// <summary>DEBUG_UI: the live event debugger at /debug on the management port.</summary>
+    public bool DebugUi { get; set; }
+
     /// <summary>WRITE_KEYS: the accepted write keys and their sources; <see cref="Intake.WriteKeys.None"/> leaves intake open.</summary>
     public Intake.WriteKeys WriteKeys { get; set; } = Intake.WriteKeys.None;
 

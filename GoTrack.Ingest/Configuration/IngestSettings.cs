@@ -28,6 +28,9 @@ public static class IngestSettings
         [
             new("SERVER_ADDR", DefaultServerAddress, "Listen address, host:port; ':port' listens on every interface. When unset and the AppHost (ASPNETCORE_URLS, HTTP_PORTS) says where to listen, that wins."),
             new("OPS_ADDR", "", "Management listener, host:port or :port: /healthz, /readyz and /metrics move there (404 on the public port), and the public port serves intake only. Unset: everything on SERVER_ADDR, as in the seed."),
+            new("TLS_CERT_FILE", "", "PEM certificate (chain) for HTTPS on SERVER_ADDR, with TLS_KEY_FILE; for development and small installs (in production a load balancer usually ends TLS). The management port (OPS_ADDR) stays HTTP."),
+            new("TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE."),
+            new("DEBUG_UI", "false", "true: a live event debugger at /debug on the management port (OPS_ADDR; without it, on the public port): the last events as stored, and rejections and drops with their reasons."),
             new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
             new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
             new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
@@ -96,6 +99,8 @@ public static class IngestSettings
                 o.OpsAddress = ops;
             }
         }
+        LoadTls(r, o);
+        o.DebugUi = r.Bool("DEBUG_UI", false);
         o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
 
         o.Runner.BatchSize = r.Number("BATCH_SIZE", 100, 1, 100_000);
@@ -253,4 +258,38 @@ public static class IngestSettings
         Endpoints: GET|HEAD /px.gif, POST /collect, GET /healthz, GET /readyz, GET /metrics.
         """,
         Docs);
+
+    private static void LoadTls(SettingsReader r, IngestOptions o)
+    {
+        var cert = r.Raw("TLS_CERT_FILE");
+        var key = r.Raw("TLS_KEY_FILE");
+        if (cert is null && key is null)
+        {
+            return;
+        }
+
+        if (cert is null || key is null)
+        {
+            r.Error(cert is null ? "TLS_CERT_FILE" : "TLS_KEY_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
+            return;
+        }
+
+        foreach (var (name, path) in new[] { ("TLS_CERT_FILE", cert), ("TLS_KEY_FILE", key) })
+        {
+            if (!File.Exists(path))
+            {
+                r.Error(name, $"file '{path}' does not exist");
+                return;
+            }
+        }
+
+        try
+        {
+            o.TlsCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            r.Error("TLS_CERT_FILE", $"'{cert}' with '{key}' is not a PEM certificate and its private key: {ex.Message}");
+        }
+    }
 }

@@ -39,7 +39,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins);
         if (cors == CollectCors.Result.Refused)
         {
-            intake.Metrics.Events(EventOutcomes.DisallowedOrigin);
+            intake.Refused(MetricName, EventOutcomes.DisallowedOrigin, "origin not allowed (CORS_ALLOWED_ORIGINS)");
             return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
         }
 
@@ -143,10 +143,15 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
             }
 
             intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
+            foreach (var (index, reason) in rejected)
+            {
+                intake.Debug.Refused(MetricName, EventOutcomes.Invalid, $"event {index}: {reason}");
+            }
+
             var dropped = droppedOutcome;
             if (accepted > 0 && dropped is not null)
             {
-                intake.Metrics.Events(dropped, accepted);
+                intake.Refused(MetricName, dropped, null, accepted);
                 return await Summary(response, StatusCodes.Status202Accepted, 0, rejected, (dropped, accepted)).ConfigureAwait(false);
             }
 
@@ -156,7 +161,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
                 return await Summary(response, code, 0, rejected, default).ConfigureAwait(false);
             }
 
-            var result = await intake.AppendAsync(records.AsMemory(0, accepted), context.RequestAborted).ConfigureAwait(false);
+            var result = await intake.AppendAsync(records.AsMemory(0, accepted), context.RequestAborted, MetricName).ConfigureAwait(false);
             if (result != AppendResult.Accepted)
             {
                 HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);

@@ -67,7 +67,7 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
         int status;
         if (record is null)
         {
-            metrics.Events(EventOutcomes.Invalid);
+            intake.Refused(MetricName, EventOutcomes.Invalid, error);
             status = StatusCodes.Status400BadRequest;
             response.Headers["X-GoTrack-Error"] = error;
         }
@@ -78,7 +78,7 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
         }
         else
         {
-            var result = await intake.AppendAsync(record, context.RequestAborted).ConfigureAwait(false);
+            var result = await intake.AppendAsync(record, context.RequestAborted, MetricName).ConfigureAwait(false);
             if (result == AppendResult.Accepted)
             {
                 status = StatusCodes.Status200OK;
@@ -121,7 +121,7 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
 
     private async Task NotRecorded(HttpContext context, string outcome, long started)
     {
-        intake.Metrics.Events(outcome);
+        intake.Refused(MetricName, outcome, null);
         await HttpAnswers.WriteGif(context.Response, StatusCodes.Status200OK).ConfigureAwait(false);
         intake.Metrics.Request(MetricName, StatusCodes.Status200OK, started);
     }

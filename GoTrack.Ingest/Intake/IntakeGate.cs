@@ -10,7 +10,7 @@ namespace GoTrack.Ingest.Intake;
 /// the same for the pixel, /collect and the Segment API. A refusal is counted in
 /// <c>gotrack_events_total</c> as <c>rejected_key</c> or <c>rejected_rate</c>.
 /// </summary>
-public sealed class IntakeGate(IngestOptions options, IntakeRateLimits limits, GoTrackMetrics metrics)
+public sealed class IntakeGate(IngestOptions options, IntakeRateLimits limits, EventIntake intake)
 {
     public bool KeysRequired => options.WriteKeys.Required;
 
@@ -29,7 +29,7 @@ public sealed class IntakeGate(IngestOptions options, IntakeRateLimits limits, G
             return true;
         }
 
-        metrics.Events(EventOutcomes.UnknownWriteKey, Math.Max(1, events));
+        intake.Refused("intake", EventOutcomes.UnknownWriteKey, key is null ? "no write key" : "unknown write key", Math.Max(1, events));
         return false;
     }
 
@@ -41,7 +41,7 @@ public sealed class IntakeGate(IngestOptions options, IntakeRateLimits limits, G
             return true;
         }
 
-        metrics.Events(EventOutcomes.RateLimited, Math.Max(1, events));
+        intake.Refused("intake", EventOutcomes.RateLimited, "over RATE_LIMIT_IP_PER_SEC or RATE_LIMIT_KEY_PER_SEC", Math.Max(1, events));
         return false;
     }
 

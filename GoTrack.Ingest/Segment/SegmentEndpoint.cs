@@ -50,7 +50,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins, anyOriginWhenEmpty: true);
         if (cors == CollectCors.Result.Refused)
         {
-            intake.Metrics.Events(EventOutcomes.DisallowedOrigin);
+            intake.Refused(MetricName, EventOutcomes.DisallowedOrigin, "origin not allowed (CORS_ALLOWED_ORIGINS)");
             return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
         }
 
@@ -201,10 +201,15 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         }
 
         intake.Metrics.Events(EventOutcomes.Invalid, rejected.Count);
-        intake.Metrics.Events(EventOutcomes.Bot, bots);
+        foreach (var (index, reason) in rejected)
+        {
+            intake.Debug.Refused(MetricName, EventOutcomes.Invalid, $"message {index}: {reason}");
+        }
+
+        intake.Refused(MetricName, EventOutcomes.Bot, null, bots);
         if (dropped is not null)
         {
-            intake.Metrics.Events(dropped, records.Count);
+            intake.Refused(MetricName, dropped, null, records.Count);
             return await Summary(response, StatusCodes.Status200OK, 0, rejected, (dropped, records.Count)).ConfigureAwait(false);
         }
 
@@ -214,7 +219,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Summary(response, code, 0, rejected, (EventOutcomes.Bot, bots)).ConfigureAwait(false);
         }
 
-        var result = await intake.AppendAsync(records.ToArray(), context.RequestAborted).ConfigureAwait(false);
+        var result = await intake.AppendAsync(records.ToArray(), context.RequestAborted, MetricName).ConfigureAwait(false);
         if (result != AppendResult.Accepted)
         {
             HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);

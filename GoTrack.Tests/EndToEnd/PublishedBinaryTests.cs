@@ -152,6 +152,7 @@ public sealed class PublishedOpsPortTests(PublishedIngest published) : IDisposab
             ["SERVER_ADDR"] = $"127.0.0.1:{port}",
             ["OPS_ADDR"] = $"127.0.0.1:{opsPort}",
             ["LOG_PATH"] = _dir.File("events.ndjson"),
+            ["DEBUG_UI"] = "true",
         };
         using var process = PublishedIngest.Start(published.Executable, "", env, out var output);
         using var ops = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{opsPort}") };
@@ -159,7 +160,7 @@ public sealed class PublishedOpsPortTests(PublishedIngest published) : IDisposab
         await PublishedIngest.WaitUntilUpAsync(ops, process, output);
         try
         {
-            foreach (var path in new[] { "/healthz", "/readyz", "/metrics" })
+            foreach (var path in new[] { "/healthz", "/readyz", "/metrics", "/debug" })
             {
                 Assert.Equal(System.Net.HttpStatusCode.OK, (await ops.GetAsync(path)).StatusCode);
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, (await pub.GetAsync(path)).StatusCode);
