@@ -64,6 +64,7 @@ public static class IngestServiceCollectionExtensions
         services.AddSingleton<PixelEndpoint>();
         services.AddSingleton<CollectEndpoint>();
         services.AddSingleton<Segment.SegmentEndpoint>();
+        services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiDescription>());
 
         var health = services.AddHealthChecks()
             .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag])
@@ -125,6 +126,7 @@ public static class IngestServiceCollectionExtensions
         app.Map(PixelEndpoint.Path, pixel.HandleAsync);
         app.Map(CollectEndpoint.Path, collect.HandleAsync);
         app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync);
+        app.MapOpenApi(); // /openapi/v1.json, on the management port when OPS_ADDR is set
         var debug = app.Services.GetRequiredService<Debugging.DebugFeed>();
         if (debug.Enabled)
         {
