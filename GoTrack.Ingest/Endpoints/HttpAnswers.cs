@@ -62,4 +62,12 @@ internal static class HttpAnswers
         json.Flush();
         return response.BodyWriter.FlushAsync().AsTask();
     }
+
+    /// <summary>Why a 503: the event log did not take the events (full, failing, or the server stopping).</summary>
+    public static string Unavailable(GoTrack.Core.Queue.AppendResult result) => result switch
+    {
+        GoTrack.Core.Queue.AppendResult.Full => "event log is full; retry later",
+        GoTrack.Core.Queue.AppendResult.Failed => "event log could not be written; retry later",
+        _ => "shutting down; retry later",
+    };
 }

@@ -19,6 +19,14 @@ internal static class RequestBody
         Corrupt,
     }
 
+    /// <summary>The status code and reason to answer when there is no body.</summary>
+    public static (int StatusCode, string Reason) Refusal(Status status, int max) => status switch
+    {
+        Status.UnsupportedEncoding => (StatusCodes.Status415UnsupportedMediaType, "content encoding must be gzip, deflate or identity"),
+        Status.Corrupt => (StatusCodes.Status400BadRequest, "the compressed body is corrupt"),
+        _ => (StatusCodes.Status413PayloadTooLarge, $"body is larger than {max} bytes (MAX_BODY_BYTES)"),
+    };
+
     /// <summary>The body, or why there is none. The caller returns <c>Buffer</c> to <see cref="ArrayPool{T}.Shared"/>.</summary>
     public static async Task<(byte[]? Buffer, int Length, Status Status)> ReadAsync(HttpRequest request, int max, CancellationToken cancellationToken)
     {

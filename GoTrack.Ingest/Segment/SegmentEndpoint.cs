@@ -80,12 +80,8 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         var body = await RequestBody.ReadAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body.Buffer is null)
         {
-            return body.Status switch
-            {
-                RequestBody.Status.UnsupportedEncoding => await Error(response, StatusCodes.Status415UnsupportedMediaType, "content encoding must be gzip, deflate or identity").ConfigureAwait(false),
-                RequestBody.Status.Corrupt => await Error(response, StatusCodes.Status400BadRequest, "the compressed body is corrupt").ConfigureAwait(false),
-                _ => await Error(response, StatusCodes.Status413PayloadTooLarge, $"body is larger than {options.MaxBodyBytes} bytes (MAX_BODY_BYTES)").ConfigureAwait(false),
-            };
+            var (code, reason) = RequestBody.Refusal(body.Status, options.MaxBodyBytes);
+            return await Error(response, code, reason).ConfigureAwait(false);
         }
 
         try
@@ -223,13 +219,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         if (result != AppendResult.Accepted)
         {
             HttpAnswers.RetryAfter(response, options.RetryAfterSeconds);
-            var why = result switch
-            {
-                AppendResult.Full => "event log is full; retry later",
-                AppendResult.Failed => "event log could not be written; retry later",
-                _ => "shutting down; retry later",
-            };
-            return await Error(response, StatusCodes.Status503ServiceUnavailable, why).ConfigureAwait(false);
+            return await Error(response, StatusCodes.Status503ServiceUnavailable, HttpAnswers.Unavailable(result)).ConfigureAwait(false);
         }
 
         if (anonymize)
