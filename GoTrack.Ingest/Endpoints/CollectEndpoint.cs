@@ -208,7 +208,7 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
     }
 
     /// <param name="dropped">Events deliberately not recorded, and why: the key is the outcome (dropped_dnt, dropped_gpc, dropped_bot).</param>
-    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string? Outcome, int Count) dropped)
+    internal static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string? Outcome, int Count) dropped, bool segment = false)
     {
         response.StatusCode = statusCode;
         response.Headers.ContentType = HttpAnswers.Json;
@@ -216,7 +216,11 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
         using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
         {
             json.WriteStartObject();
-            if (statusCode >= 400)
+            if (segment)
+            {
+                json.WriteBoolean("success"u8, statusCode < 400); // Segment's own answer, which its SDKs know
+            }
+            else if (statusCode >= 400)
             {
                 json.WriteString("error"u8, "no valid events");
             }

@@ -69,7 +69,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         if (isSdkMetrics)
         {
             // analytics-next's own telemetry (/v1/m, sent when apiHost is set): taken, not stored.
-            return await Summary(response, StatusCodes.Status200OK, 0, [], default).ConfigureAwait(false);
+            return await CollectEndpoint.Summary(response, StatusCodes.Status200OK, 0, [], default, segment: true).ConfigureAwait(false);
         }
 
         if (!string.IsNullOrEmpty(request.ContentType) && !CollectEndpoint.IsAcceptedMediaType(request.ContentType))
@@ -206,13 +206,13 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
         if (dropped is not null)
         {
             intake.Refused(MetricName, dropped, null, records.Count);
-            return await Summary(response, StatusCodes.Status200OK, 0, rejected, (dropped, records.Count)).ConfigureAwait(false);
+            return await CollectEndpoint.Summary(response, StatusCodes.Status200OK, 0, rejected, (dropped, records.Count), segment: true).ConfigureAwait(false);
         }
 
         if (records.Count == 0)
         {
             var code = rejected.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest;
-            return await Summary(response, code, 0, rejected, (EventOutcomes.Bot, bots)).ConfigureAwait(false);
+            return await CollectEndpoint.Summary(response, code, 0, rejected, (EventOutcomes.Bot, bots), segment: true).ConfigureAwait(false);
         }
 
         var result = await intake.AppendAsync(records.ToArray(), context.RequestAborted, MetricName).ConfigureAwait(false);
@@ -227,7 +227,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             intake.Metrics.Events(optOut.AnonymizedOutcome(), records.Count);
         }
 
-        return await Summary(response, StatusCodes.Status200OK, records.Count, rejected, (EventOutcomes.Bot, bots)).ConfigureAwait(false);
+        return await CollectEndpoint.Summary(response, StatusCodes.Status200OK, records.Count, rejected, (EventOutcomes.Bot, bots), segment: true).ConfigureAwait(false);
     }
 
     /// <summary>The request's facts with what the message itself says of its sender: context.userAgent and context.ip.</summary>
@@ -249,38 +249,6 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             json.WriteStartObject();
             json.WriteBoolean("success"u8, false);
             json.WriteString("error"u8, message);
-            json.WriteEndObject();
-        }
-
-        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
-        return statusCode;
-    }
-
-    private static async Task<int> Summary(HttpResponse response, int statusCode, int accepted, List<(int Index, string Reason)> rejected, (string? Outcome, int Count) notRecorded)
-    {
-        response.StatusCode = statusCode;
-        response.Headers.ContentType = HttpAnswers.Json;
-        response.Headers.CacheControl = HttpAnswers.NoStore;
-        using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
-        {
-            json.WriteStartObject();
-            json.WriteBoolean("success"u8, statusCode < 400);
-            json.WriteNumber("accepted"u8, accepted);
-            if (notRecorded.Outcome is not null && notRecorded.Count > 0)
-            {
-                json.WriteNumber(notRecorded.Outcome, notRecorded.Count);
-            }
-
-            json.WriteStartArray("rejected"u8);
-            foreach (var (index, reason) in rejected)
-            {
-                json.WriteStartObject();
-                json.WriteNumber("index"u8, index);
-                json.WriteString("reason"u8, reason);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
             json.WriteEndObject();
         }
 
