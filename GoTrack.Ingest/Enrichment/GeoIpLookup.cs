@@ -64,10 +64,44 @@ public sealed class GeoIpLookup : IDisposable
         }
     }
 
-    /// <summary>The location of <paramref name="ip"/>; empty when the database does not know it (private ranges, say).</summary>
+    /// <summary>Addresses whose location is remembered: about 6 MB at most; the cache starts again when full.</summary>
+    public const int CacheCapacity = 100_000;
+
+    /// <summary>
+    /// The location of <paramref name="ip"/>; empty when the database does not know it (private ranges, say).
+    /// A lookup builds MaxMind's response object graph, so each address's answer is remembered (in memory
+    /// only, with the database it came from): a returning visitor's pixel allocates nothing here.
+    /// </summary>
     public GeoInfo Find(IPAddress ip)
     {
+        ArgumentNullException.ThrowIfNull(ip);
         var loaded = _loaded;
+        Span<byte> bytes = stackalloc byte[16];
+        if (!ip.TryWriteBytes(bytes, out var length))
+        {
+            return Lookup(loaded, ip);
+        }
+
+        var key = length == 4
+            ? new UInt128(0, 0x0000_FFFF_0000_0000ul | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes))
+            : System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        if (loaded.Cache.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        var found = Lookup(loaded, ip);
+        if (loaded.Cache.Count >= CacheCapacity)
+        {
+            loaded.Cache.Clear();
+        }
+
+        loaded.Cache[key] = found;
+        return found;
+    }
+
+    private static GeoInfo Lookup(Loaded loaded, IPAddress ip)
+    {
         switch (loaded.Kind)
         {
             case Kind.City when loaded.Reader.TryCity(ip, out var city):
@@ -128,5 +162,9 @@ public sealed class GeoIpLookup : IDisposable
         Country,
     }
 
-    private sealed record Loaded(DatabaseReader Reader, Kind Kind, DateTime Modified, long Length);
+    private sealed record Loaded(DatabaseReader Reader, Kind Kind, DateTime Modified, long Length)
+    {
+        /// <summary>Answers of this database by address (IPv4 as ::ffff:a.b.c.d); a reload starts a new one.</summary>
+        public System.Collections.Concurrent.ConcurrentDictionary<UInt128, GeoInfo> Cache { get; } = new();
+    }
 }

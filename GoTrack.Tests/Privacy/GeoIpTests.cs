@@ -47,6 +47,42 @@ public sealed class GeoIpTests
     }
 
     [Fact]
+    public void A_returning_address_is_answered_from_memory_without_allocating_and_a_reload_forgets()
+    {
+        using var dir = new TempDir();
+        var path = WriteFixture(dir, MmdbWriter.CityFixture());
+        using var lookup = new GeoIpLookup(path);
+        var london = IPAddress.Parse("81.2.69.160");
+        var mapped = IPAddress.Parse("::ffff:81.2.69.160");
+        var first = lookup.Find(london);
+        Assert.Equal("London", first.City);
+
+        var same = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            same += lookup.Find(london) == first ? 1 : 0; // warm: the JIT's own first-call allocations are not the lookup's
+        }
+
+        same = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            same += lookup.Find(london) == first ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(1000, same);
+        Assert.Equal(0, allocated);
+        Assert.Equal(first, lookup.Find(mapped));
+        Assert.Equal(new GeoInfo("SE", "E", "Linköping"), lookup.Find(IPAddress.Parse("89.160.20.128")));
+
+        File.WriteAllBytes(path, MmdbWriter.CityFixture("FR"));
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+        Assert.True(lookup.ReloadIfChanged());
+        Assert.Equal("FR", lookup.Find(london).Country);
+    }
+
+    [Fact]
     public void A_country_database_gives_the_country_only()
     {
         using var dir = new TempDir();
