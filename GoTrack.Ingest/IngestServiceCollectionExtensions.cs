@@ -9,6 +9,7 @@ using GoTrack.Ingest.Health;
 using GoTrack.Ingest.Intake;
 using GoTrack.Ingest.Privacy;
 using GoTrack.Ingest.Session;
+using GoTrack.Ingest.Tracker;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -65,6 +66,8 @@ public static class IngestServiceCollectionExtensions
         services.AddSingleton<CollectEndpoint>();
         services.AddSingleton<Segment.SegmentEndpoint>();
         services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiDescription>());
+        services.AddSingleton(TrackerScript.Build(options.Paths, options.Privacy));
+        services.AddSingleton<TrackerEndpoint>();
 
         var health = services.AddHealthChecks()
             .AddCheck<LogHeadroomHealthCheck>("log-headroom", tags: [Extensions.ReadyTag])
@@ -117,14 +120,31 @@ public static class IngestServiceCollectionExtensions
         });
     }
 
-    /// <summary>Maps the intake endpoints. Each takes every method and answers 405 itself, with a JSON body.</summary>
+    /// <summary>
+    /// Maps the intake endpoints, under their own paths and their aliases (PIXEL_PATHS, COLLECT_PATHS), and
+    /// the tracker script. Each takes every method and answers 405 itself, with a JSON body.
+    /// </summary>
     public static WebApplication MapGoTrackIngest(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        var paths = app.Services.GetRequiredService<IngestOptions>().Paths;
         var pixel = app.Services.GetRequiredService<PixelEndpoint>();
         var collect = app.Services.GetRequiredService<CollectEndpoint>();
-        app.Map(PixelEndpoint.Path, pixel.HandleAsync);
-        app.Map(CollectEndpoint.Path, collect.HandleAsync);
+        foreach (var path in (IEnumerable<string>)[PixelEndpoint.Path, .. paths.PixelAliases])
+        {
+            app.Map(path, pixel.HandleAsync);
+        }
+
+        foreach (var path in (IEnumerable<string>)[CollectEndpoint.Path, .. paths.CollectAliases])
+        {
+            app.Map(path, collect.HandleAsync);
+        }
+
+        var script = app.Services.GetRequiredService<TrackerScript>();
+        var tracker = app.Services.GetRequiredService<TrackerEndpoint>();
+        app.Map(script.Path, tracker.ServeStableAsync);
+        app.Map(script.HashedRoute, tracker.ServeHashedAsync);
+        TrackerLog.Served(app.Logger, script.Path, script.HashedPath, script.Bytes.Length);
         app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync);
         app.MapOpenApi(); // /openapi/v1.json, on the management port when OPS_ADDR is set
         var debug = app.Services.GetRequiredService<Debugging.DebugFeed>();

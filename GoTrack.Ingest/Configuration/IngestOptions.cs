@@ -63,6 +63,9 @@ public sealed class IngestOptions
 
     /// <summary>RATE_LIMIT_KEY_PER_SEC: events per second per write key; 0 is no limit.</summary>
     public int RateLimitKeyPerSecond { get; set; }
+
+    /// <summary>TRACKER_PATH, PIXEL_PATHS and COLLECT_PATHS.</summary>
+    public IntakePaths Paths { get; set; } = new();
 }
 
 public sealed class CookieSettings

@@ -55,6 +55,9 @@ public static class IngestSettings
             new("WRITE_KEYS", "", "Accepted write keys, 'key:source,key2:source2' or '@/path/to/file' (one key:source per line). Set: /v1/* refuses a missing or unknown key with 401, the pixel and /collect take it as ?write_key= (or Basic auth), and each event records its source. Unset: intake is open. A key identifies a source; it is not a secret."),
             new("RATE_LIMIT_IP_PER_SEC", "0", "Events per second one client address may send (a second's worth may come at once); more answers 429 with Retry-After. 0: no limit."),
             new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit."),
+            new("TRACKER_PATH", IntakePaths.DefaultTrackerPath, "Path of the tracker script (cached an hour, ETag); it is also served at its hashed URL, /t.<hash>.js for /t.js, cached a year, immutable."),
+            new("PIXEL_PATHS", "", "More paths the pixel answers at, comma-separated (/px.gif stays): names ad-block lists don't know. The tracker's last fallback uses the first."),
+            new("COLLECT_PATHS", "", "More paths /collect answers at, comma-separated (/collect stays). The tracker sends to the first."),
             new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
         ]),
         ("Privacy and enrichment", PrivacySettings.Docs),
@@ -160,6 +163,8 @@ public static class IngestSettings
             r.Error("RATE_LIMIT_KEY_PER_SEC", "needs WRITE_KEYS: without keys there is nothing to limit per key");
         }
 
+        o.Paths = IntakePaths.Load(r);
+
         o.Cookie.Domain = r.Raw("COOKIE_DOMAIN");
         if (o.Cookie.Domain is { } domain && (domain.AsSpan().ContainsAny(";, \t\"") || domain.Length > 253))
         {
@@ -255,7 +260,8 @@ public static class IngestSettings
 
         Usage: GoTrack.Ingest [--help]
 
-        Endpoints: GET|HEAD /px.gif, POST /collect, GET /healthz, GET /readyz, GET /metrics.
+        Endpoints: GET|HEAD /px.gif, POST /collect, GET /t.js (the tracker), POST /v1/* (Segment's API),
+        GET /healthz, GET /readyz, GET /metrics.
         """,
         Docs);
 

@@ -50,8 +50,11 @@ public sealed class TestSite : IAsyncDisposable
         </script>
         """;
 
-    /// <summary>Serves /a, /b (the loader and a link to the other page) and /both (both snippets, a link to /b).</summary>
-    public static async Task<TestSite> StartAsync(string collector)
+    /// <summary>
+    /// Serves /a, /b (the loader and a link to the other page) and /both (both snippets, a link to /b), and
+    /// <paramref name="pages"/> (path, whole HTML document) as they are.
+    /// </summary>
+    public static async Task<TestSite> StartAsync(string collector, IReadOnlyDictionary<string, string>? pages = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -60,6 +63,11 @@ public sealed class TestSite : IAsyncDisposable
         app.MapGet("/a", () => Page("A", Loader(collector), "/b"));
         app.MapGet("/b", () => Page("B", Loader(collector), "/a"));
         app.MapGet("/both", () => Page("Both", ImgSnippet(collector) + "\n" + Loader(collector), "/b"));
+        foreach (var (path, html) in pages ?? new Dictionary<string, string>())
+        {
+            app.MapGet(path, () => Results.Content(html, "text/html; charset=utf-8"));
+        }
+
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new TestSite(app, address.TrimEnd('/'));

@@ -126,11 +126,12 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
     [Fact]
     public async Task A_bad_setting_exits_2_naming_the_variable()
     {
-        var env = Env(PublishedIngest.FreePort(), ("BATCH_SIZE", "lots"), ("OUTPUTS", "log,kafka"));
+        var env = Env(PublishedIngest.FreePort(), ("BATCH_SIZE", "lots"), ("OUTPUTS", "log,kafka"), ("COLLECT_PATHS", "/metrics/e"));
         var (code, output) = await PublishedIngest.RunAsync(published.Executable, "", TimeSpan.FromSeconds(30), env);
         Assert.Equal(2, code);
         Assert.Contains("BATCH_SIZE: must be a whole number", output, StringComparison.Ordinal);
         Assert.Contains("KAFKA_BROKERS: required", output, StringComparison.Ordinal);
+        Assert.Contains("COLLECT_PATHS: '/metrics/e' is under /metrics", output, StringComparison.Ordinal);
     }
 }
 
