@@ -42,6 +42,7 @@ public sealed class AppModelTests
         var postgres = builder.Resources.Single(r => r.Name == "postgres");
 
         var ui = Assert.Single(builder.Resources.OfType<KafkaUIContainerResource>());
+        Assert.Equal("kafka-ui", ui.Name);
         var uiImage = Assert.Single(ui.Annotations.OfType<ContainerImageAnnotation>());
         Assert.Equal(("docker.io", "kafbat/kafka-ui"), (uiImage.Registry, uiImage.Image));
         Assert.Equal(8080, Assert.Single(ui.Annotations.OfType<EndpointAnnotation>()).TargetPort);
@@ -61,6 +62,7 @@ public sealed class AppModelTests
         Assert.Contains("PLAINTEXT_INTERNAL://kafka:{kafka.bindings.internal.targetPort}", listeners.ValueExpression, StringComparison.Ordinal);
 
         var pgweb = Assert.Single(builder.Resources.OfType<PgWebContainerResource>());
+        Assert.Equal("pgweb", pgweb.Name);
         Assert.Equal("sosedoff/pgweb", Assert.Single(pgweb.Annotations.OfType<ContainerImageAnnotation>()).Image);
         Assert.Contains(pgweb.Annotations.OfType<ResourceRelationshipAnnotation>(), r => r.Resource == postgres);
         Assert.Contains(pgweb.Annotations, a => a is ManifestPublishingCallbackAnnotation { Callback: null });
