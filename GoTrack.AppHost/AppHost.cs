@@ -4,18 +4,20 @@ using Microsoft.Extensions.Configuration;
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Kafka and Postgres: existing servers when their connection strings are configured (tests, CI, any
-// machine without Docker), containers otherwise.
+// machine without Docker), containers otherwise. Containers come with a browser each, Kafka UI and pgweb,
+// development tools that the publish manifest leaves out.
 var kafkaIsExternal = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("kafka"));
 var postgresIsExternal = !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("analytics"));
 
 IResourceBuilder<IResourceWithConnectionString> kafka = kafkaIsExternal
     ? builder.AddConnectionString("kafka")
-    : builder.AddKafkaContainer("kafka").WithDataVolume();
+    : builder.AddKafkaContainer("kafka").WithDataVolume().WithKafkaUI();
 
 IResourceBuilder<IResourceWithConnectionString> analytics = postgresIsExternal
     ? builder.AddConnectionString("analytics")
     : builder.AddPostgres("postgres")
         .WithDataVolume()
+        .WithPgWeb()
 
         // The image runs deploy/local's *.sql on first start against POSTGRES_DB (it skips other files);
         // Aspire then finds the database there. The services' PG_AUTO_MIGRATE would create it too.
@@ -34,16 +36,19 @@ var ackMode = Setting("ingest-ack-mode", "memory");
 // The services have no launch profiles (their own default is SERVER_ADDR); the AppHost gives each an
 // http endpoint, which reaches them as ASPNETCORE_URLS.
 // Ingest has two: "http", the public intake port (external), and "ops", the management port (OPS_ADDR)
-// that serves /healthz, /readyz and /metrics and that the AppHost's health check uses.
+// that serves /healthz, /readyz and /metrics and that the AppHost's health check uses. The public port is
+// chosen at each start unless GoTrack:IngestPort fixes it. The dashboard's "Send test event" command on
+// ingest sends one pixel there.
 var ingest = builder.AddProject<Projects.GoTrack_Ingest>("ingest")
-    .WithHttpEndpoint()
+    .WithHttpEndpoint(port: builder.Configuration.GetValue<int?>("GoTrack:IngestPort"))
     .WithHttpEndpoint(name: "ops")
     .WithReference(kafka)
     .WaitFor(kafka)
     .WithEnvironment("OUTPUTS", outputs)
     .WithEnvironment("ACK_MODE", ackMode)
     .WithEndpoint("http", e => e.IsExternal = true)
-    .WithHttpHealthCheck("/readyz", endpointName: "ops");
+    .WithHttpHealthCheck("/readyz", endpointName: "ops")
+    .WithTestEventCommand(endpointName: "http");
 var ops = ingest.GetEndpoint("ops");
 ingest.WithEnvironment(context => context.EnvironmentVariables["OPS_ADDR"] = ReferenceExpression.Create($":{ops.Property(EndpointProperty.TargetPort)}"));
 

@@ -9,6 +9,7 @@ public static class KafkaContainerExtensions
 {
     private const int BrokerPort = 9092;
     private const int InternalPort = 9093;
+    private const int KafkaUIPort = 8080;
     private const string DataPath = "/var/lib/kafka/data";
 
     /// <summary>
@@ -50,6 +51,49 @@ public static class KafkaContainerExtensions
         return builder
             .WithEnvironment("KAFKA_LOG_DIRS", DataPath)
             .WithVolume(name ?? VolumeNameGenerator.Generate(builder, "data"), DataPath);
+    }
+
+    /// <summary>
+    /// Adds a Kafka UI container (<c>kafbat/kafka-ui</c>, the image Aspire's own <c>WithKafkaUI</c> uses) that
+    /// browses every Kafka container of the AppHost over the container network. One UI serves them all, as
+    /// Aspire's does: a second call configures the same container. It is a development tool, left out of
+    /// the publish manifest.
+    /// </summary>
+    public static IResourceBuilder<KafkaContainerResource> WithKafkaUI(this IResourceBuilder<KafkaContainerResource> builder, Action<IResourceBuilder<KafkaUIContainerResource>>? configureContainer = null, string? containerName = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var app = builder.ApplicationBuilder;
+        if (app.Resources.OfType<KafkaUIContainerResource>().SingleOrDefault() is { } existing)
+        {
+            configureContainer?.Invoke(app.CreateResourceBuilder(existing));
+            return builder;
+        }
+
+        var ui = app.AddResource(new KafkaUIContainerResource(containerName ?? "kafka-ui"))
+            .WithImage("kafbat/kafka-ui", "v1.2.0")
+            .WithImageRegistry("docker.io")
+            .WithHttpEndpoint(targetPort: KafkaUIPort)
+            .WithEnvironment(context => ConfigureKafkaUI(context, app.Resources.OfType<KafkaContainerResource>()))
+            .WithParentRelationship(builder)
+            .ExcludeFromManifest();
+        configureContainer?.Invoke(ui);
+        return builder;
+    }
+
+    private static void ConfigureKafkaUI(EnvironmentCallbackContext context, IEnumerable<KafkaContainerResource> clusters)
+    {
+        var index = 0;
+        foreach (var kafka in clusters)
+        {
+            // The UI is a container: it reaches each broker on its internal listener, which advertises the
+            // resource's name on the container network (see Configure), never on the host's port.
+            var inner = kafka.InternalEndpoint;
+            context.EnvironmentVariables[$"KAFKA_CLUSTERS_{index}_NAME"] = kafka.Name;
+            context.EnvironmentVariables[$"KAFKA_CLUSTERS_{index}_BOOTSTRAPSERVERS"] = context.ExecutionContext.IsRunMode
+                ? ReferenceExpression.Create($"{kafka.Name}:{inner.Property(EndpointProperty.TargetPort)}")
+                : ReferenceExpression.Create($"{inner.Property(EndpointProperty.HostAndPort)}");
+            index++;
+        }
     }
 
     private static void Configure(EnvironmentCallbackContext context, KafkaContainerResource kafka)

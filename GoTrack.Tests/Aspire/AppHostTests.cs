@@ -2,11 +2,13 @@ extern alias apphost;
 
 using System.Net;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using GoTrack.Tests.Kafka;
 using GoTrack.Tests.Postgres;
 using GoTrack.Tests.SinkWorker;
 using Microsoft.Extensions.DependencyInjection;
+using TestEventCommand = apphost::GoTrack.AppHost.TestEventCommand;
 
 namespace GoTrack.Tests.Aspire;
 
@@ -15,6 +17,7 @@ namespace GoTrack.Tests.Aspire;
 /// ConnectionStrings:kafka and ConnectionStrings:analytics (librdkafka's mock cluster and a throwaway
 /// PostgreSQL), so it runs without Docker. DCP starts ingest and sinkworker as processes.
 /// </summary>
+[Collection(AppHostGroup.Name)]
 public sealed class AppHostTests : IAsyncLifetime
 {
     private SinkWorkerRig _rig = null!;
@@ -24,7 +27,7 @@ public sealed class AppHostTests : IAsyncLifetime
     public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     [Fact]
-    public async Task Pixels_sent_to_ingest_in_wal_mode_reach_Postgres_through_Kafka_and_the_worker_exactly_once()
+    public async Task Pixels_sent_to_ingest_in_wal_mode_and_the_dashboards_test_event_reach_Postgres_through_Kafka_and_the_worker_exactly_once()
     {
         using var walDir = new Support.TempDir();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
@@ -61,5 +64,14 @@ public sealed class AppHostTests : IAsyncLifetime
         // Ingest ran with ACK_MODE=wal from the parameter: its acks came from the write-ahead log.
         Assert.NotEmpty(Directory.GetFiles(walDir.Path, "*.wal"));
         Assert.Contains("gotrack_wal_bytes", await opsClient.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
+
+        // The dashboard's "Send test event" command, run the way the dashboard runs it: one more event,
+        // through ingest's endpoint, in Postgres once, with the event_id the command's answer names.
+        var result = await app.Services.GetRequiredService<ResourceCommandService>().ExecuteCommandAsync("ingest", TestEventCommand.Name, ct);
+        Assert.True(result.Success, result.Message);
+        await _rig.WaitRowsAsync(101, TimeSpan.FromSeconds(60));
+        var test = Assert.Single(await Sql.RowsAsync(_rig.Check, "select payload->>'event_id', payload->>'url' from events_json where payload->>'e' = 'test_event'"));
+        Assert.Equal(TestEventCommand.PageUrl, test[1]);
+        Assert.Contains((string)test[0]!, result.Message, StringComparison.Ordinal);
     }
 }
