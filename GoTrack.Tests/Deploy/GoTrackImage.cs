@@ -12,6 +12,7 @@ namespace GoTrack.Tests.Deploy;
 /// One of GoTrack's two container images: the project that builds it, the repository it is published as,
 /// the variables its <c>--help</c> lists, and what its own settings make of a set of values. The deploy
 /// tests share this table, so the images, the compose file and the dashboards are checked against one fact.
+/// <see cref="MetricsAddress"/>: where /metrics listens under a set of values (OPS_ADDR, else SERVER_ADDR).
 /// </summary>
 public sealed record GoTrackImage(
     string Name,
@@ -20,7 +21,8 @@ public sealed record GoTrackImage(
     string DefaultServerAddress,
     IReadOnlySet<string> Settings,
     Func<IConfiguration, IReadOnlyList<string>> Validate,
-    Func<IConfiguration, IReadOnlyList<string>> DataPaths)
+    Func<IConfiguration, IReadOnlyList<string>> DataPaths,
+    Func<IConfiguration, string> MetricsAddress)
 {
     public static GoTrackImage Ingest { get; } = new(
         "ingest",
@@ -37,6 +39,11 @@ public sealed record GoTrackImage(
         {
             var o = IngestSettings.Load(config, out _);
             return [o.Ndjson.Path, o.Wal?.Directory ?? "(no WAL)", o.Postgres.DeadLetterPath];
+        },
+        config =>
+        {
+            var o = IngestSettings.Load(config, out _);
+            return o.OpsAddress ?? o.ServerAddress ?? IngestSettings.DefaultServerAddress;
         });
 
     public static GoTrackImage SinkWorker { get; } = new(
@@ -50,7 +57,8 @@ public sealed record GoTrackImage(
             Worker.SinkWorkerSettings.Load(config, out var errors);
             return errors;
         },
-        config => [Worker.SinkWorkerSettings.Load(config, out _).DeadLetterFallbackPath]);
+        config => [Worker.SinkWorkerSettings.Load(config, out _).DeadLetterFallbackPath],
+        config => Worker.SinkWorkerSettings.Load(config, out _).ServerAddress ?? Worker.SinkWorkerSettings.DefaultServerAddress);
 
     public static IReadOnlyList<GoTrackImage> All { get; } = [Ingest, SinkWorker];
 
