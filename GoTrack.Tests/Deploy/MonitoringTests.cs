@@ -17,8 +17,15 @@ public sealed class MonitoringTests(RunningServices services) : IClassFixture<Ru
     /// <summary>Labels Prometheus adds to every series it scrapes, and a histogram's bucket bound.</summary>
     private static readonly HashSet<string> AddedLabels = ["job", "instance", "le"];
 
-    /// <summary>Series Prometheus makes itself for every target: up is 0 when a scrape fails.</summary>
-    private static readonly HashSet<string> PrometheusSeries = ["up"];
+    /// <summary>
+    /// Series Prometheus makes itself, with the labels they are sure to have: up (0 when a target's scrape
+    /// fails) and ALERTS (one per pending or firing alert, with its rule's labels: every rule has a severity).
+    /// </summary>
+    private static readonly Dictionary<string, string[]> PrometheusSeries = new(StringComparer.Ordinal)
+    {
+        ["up"] = [],
+        ["ALERTS"] = ["alertname", "alertstate", "severity"],
+    };
 
     public static TheoryData<string> Sources() => ["dashboards", "alerts"];
 
@@ -46,9 +53,12 @@ public sealed class MonitoringTests(RunningServices services) : IClassFixture<Ru
             var read = new List<PrometheusSample>();
             foreach (var selector in parsed.Selectors)
             {
-                if (PrometheusSeries.Contains(selector.Metric))
+                if (PrometheusSeries.TryGetValue(selector.Metric, out var made))
                 {
-                    read.Add(new PrometheusSample(selector.Metric, new Dictionary<string, string>(), 1));
+                    var labels = made.ToDictionary(l => l, _ => "", StringComparer.Ordinal);
+                    problems.AddRange(selector.Matchers.Where(m => !AddedLabels.Contains(m.Label) && !labels.ContainsKey(m.Label))
+                        .Select(m => $"{query.Where}: Prometheus' {selector.Metric} has no label '{m.Label}'"));
+                    read.Add(new PrometheusSample(selector.Metric, labels, 1));
                     continue;
                 }
 
