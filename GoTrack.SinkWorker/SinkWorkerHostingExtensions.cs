@@ -29,6 +29,7 @@ public static partial class SinkWorkerHostingExtensions
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SinkWorkerMetrics>();
+        services.AddHostedService<ZeroSeries>();
         services.AddSingleton<RebalanceHooks>();
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Resilience.ShutdownTimeout + TimeSpan.FromSeconds(5));
 

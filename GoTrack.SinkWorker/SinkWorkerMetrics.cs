@@ -31,6 +31,28 @@ public sealed class SinkWorkerMetrics
         _revoked = meter.CreateCounter<long>("gotrack.sinkworker.partitions_revoked", "{partition}", "Partitions taken from this instance by a rebalance.");
     }
 
+    /// <summary>The values of <c>gotrack_sinkworker_dead_letters_total{reason}</c>: a closed set.</summary>
+    public static IReadOnlyList<string> DeadLetterReasons { get; } =
+        [PoisonReasons.NotJson, PoisonReasons.NoEventId, PoisonReasons.BadEventId, PoisonReasons.PostgresRejected, DeadLetterTopic.FallbackReason];
+
+    /// <summary>
+    /// Creates every counter series at zero. increase() and rate() need a sample before the first event:
+    /// without one, an alert on the first dead letter of a reason never fires. Call once exporters listen
+    /// (a measurement taken before is not seen): <see cref="ZeroSeries"/> does.
+    /// </summary>
+    public void ExportZeros()
+    {
+        foreach (var reason in DeadLetterReasons)
+        {
+            _deadLetters.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+
+        _retries.Add(0);
+        _written.Add(0);
+        _commitFailures.Add(0);
+        _revoked.Add(0);
+    }
+
     public void Batch(int size) => _batchSize.Record(size);
 
     public void Written(int count, TimeSpan latency)

@@ -57,6 +57,7 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
             new Measurement<long>(r.Reader.Pending, new KeyValuePair<string, object?>("sink", r.Sink.Name))));
         metrics.ObserveQueueBytes(() => _runners.Select(r =>
             new Measurement<long>(r.Reader.PendingBytes, new KeyValuePair<string, object?>("sink", r.Sink.Name))));
+        metrics.ObserveLogFill(() => log.Usage.Fill);
 
         if (log.IsDurable)
         {

@@ -123,6 +123,15 @@ public sealed class GoTrackMetrics
     public void BatchFlushed(string sink, TimeSpan elapsed) =>
         _batchFlush.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("sink", sink));
 
+    /// <summary>
+    /// Registers the event log's fill, 0 to 1: the larger of events and bytes against the log's bounds
+    /// (QUEUE_MAX_EVENTS and QUEUE_MAX_MB, or WAL_MAX_BYTES), the figure /readyz judges. Alerts watch it
+    /// without having to know the bounds; at 1 intake answers 503.
+    /// </summary>
+    public void ObserveLogFill(Func<double> fill) =>
+        _meter.CreateObservableGauge("gotrack.log_fill_ratio", fill, "1",
+            "How full the event log is, 0 to 1 (the larger of events and bytes against its bounds); /readyz is not ready from 0.95, intake answers 503 at 1.");
+
     /// <summary>Registers the per-sink queue depth gauge.</summary>
     public void ObserveQueueDepth(Func<IEnumerable<Measurement<long>>> observe) =>
         _meter.CreateObservableGauge("gotrack.queue_depth", observe, description: "Events accepted but not yet delivered, by sink.");
