@@ -46,6 +46,23 @@ internal static class SegmentMessage
         JsonElement message, JsonElement batch, string? pathType, string? writeKey, DateTimeOffset receivedAt, bool anonymize,
         IBufferWriter<byte> output, out Facts facts)
     {
+        try
+        {
+            return WriteMessage(message, batch, pathType, writeKey, receivedAt, anonymize, output, out facts);
+        }
+        catch (InvalidOperationException)
+        {
+            // JSON may escape a lone UTF-16 surrogate ("\ud800"); System.Text.Json refuses to read such a
+            // string or compare such a name. Found by SegmentPropertyTests: without this, a 500.
+            facts = default;
+            return "the message has text that is not valid Unicode (a lone surrogate)";
+        }
+    }
+
+    private static string? WriteMessage(
+        JsonElement message, JsonElement batch, string? pathType, string? writeKey, DateTimeOffset receivedAt, bool anonymize,
+        IBufferWriter<byte> output, out Facts facts)
+    {
         facts = default;
         if (message.ValueKind != JsonValueKind.Object)
         {

@@ -184,6 +184,8 @@ public sealed class SegmentApiTests
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/batch", """{"messages":[]}""", key: null))).Status);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await SendAsync(factory, Post("/v1/batch", """{"batch":[{},{},{},{}]}""", key: null))).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(factory, Post("/v1/nothing", "{}", key: null))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/track", """{"event":"e","\ud800":"x"}""", key: null))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/track", """{"event":"\udc00"}""", key: null))).Status);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await SendAsync(factory, Post("/v1/t", """{"event":"A"}""", key: null, contentType: "application/xml"))).Status);
         var (status, body) = await SendAsync(factory, Post("/v1/t", """{"event":"A","anonymousId":"x"}""", key: null, contentType: "text/plain"));
         Assert.Equal(HttpStatusCode.OK, status);
@@ -200,7 +202,7 @@ public sealed class SegmentApiTests
         Assert.Equal("*", answer.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Contains("Authorization", answer.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.Ordinal);
         Assert.Equal(1, factory.Outcome(EventOutcomes.Accepted));
-        Assert.Equal(1, factory.Outcome(EventOutcomes.Invalid));
+        Assert.Equal(3, factory.Outcome(EventOutcomes.Invalid));
     }
 
     [Fact]
