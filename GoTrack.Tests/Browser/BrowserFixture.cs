@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GoTrack.Tests.Support;
 using Microsoft.Playwright;
 
 namespace GoTrack.Tests.Browser;
@@ -32,7 +33,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(ExecutablePath))
+        if (!DebianPackage.Ensure("chromium", () => File.Exists(ExecutablePath)))
         {
             throw new InvalidOperationException(
                 $"Chromium is not at {ExecutablePath}. Install Debian's package (apt-get install chromium), or set GOTRACK_CHROMIUM to a Chromium binary.");

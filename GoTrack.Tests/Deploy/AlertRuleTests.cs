@@ -63,7 +63,7 @@ public sealed class AlertRuleTests
 
     private static async Task<(int Code, string Output)> PromtoolAsync(string args)
     {
-        Assert.True(File.Exists("/usr/bin/promtool") || File.Exists("/usr/local/bin/promtool"),
+        Assert.True(DebianPackage.Ensure("prometheus", () => File.Exists("/usr/bin/promtool") || File.Exists("/usr/local/bin/promtool")),
             "promtool is missing: install Debian's prometheus package (.ci/run does)");
         return await PublishedIngest.RunAsync("promtool", args, TimeSpan.FromMinutes(1));
     }

@@ -294,9 +294,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private static bool IsRoot => Environment.UserName == "root";
-
-    private static readonly Lock InstallGate = new();
+    private static bool IsRoot => GoTrack.Tests.Support.DebianPackage.IsRoot;
 
     /// <summary>
     /// The newest installed major version's bin directory. On a fresh Debian or Ubuntu machine where the
@@ -305,24 +303,8 @@ public sealed class PostgresServer : IAsyncDisposable
     /// </summary>
     public static string FindBinaries()
     {
-        var found = FindInstalled();
-        if (found is null && IsRoot && File.Exists("/usr/bin/apt-get"))
-        {
-            lock (InstallGate)
-            {
-                found = FindInstalled();
-                if (found is null)
-                {
-                    var install = new ProcessStartInfo("/bin/sh", "-c \"apt-get update -qq && apt-get install -y -qq postgresql\"") { UseShellExecute = false };
-                    install.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-                    using var process = Process.Start(install);
-                    process?.WaitForExit(TimeSpan.FromMinutes(10));
-                    found = FindInstalled();
-                }
-            }
-        }
-
-        return found ?? throw new InvalidOperationException(
+        GoTrack.Tests.Support.DebianPackage.Ensure("postgresql", () => FindInstalled() is not null);
+        return FindInstalled() ?? throw new InvalidOperationException(
             "No PostgreSQL binaries under /usr/lib/postgresql/*/bin; install them (apt-get install -y postgresql), as .ci/run does.");
     }
 

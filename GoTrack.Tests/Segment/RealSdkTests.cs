@@ -34,6 +34,11 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
         var sdk = Path.Combine(dir ?? throw new InvalidOperationException("GoTrack.Tests/Sdk not found above " + AppContext.BaseDirectory), "GoTrack.Tests", "Sdk");
         if (!Directory.Exists(Path.Combine(sdk, "node_modules", "@segment", "analytics-node")))
         {
+            if (!DebianPackage.Ensure("nodejs npm", () => File.Exists("/usr/bin/npm") || File.Exists("/usr/local/bin/npm")))
+            {
+                throw new InvalidOperationException("npm is missing: install Node.js and npm (apt-get install nodejs npm; .ci/run does)");
+            }
+
             var info = new ProcessStartInfo("npm", "ci --no-audit --no-fund") { WorkingDirectory = sdk, RedirectStandardOutput = true, RedirectStandardError = true };
             using var npm = Process.Start(info)!;
             var text = npm.StandardOutput.ReadToEnd() + npm.StandardError.ReadToEnd();
