@@ -124,7 +124,7 @@ for ack in memory wal; do
   row "startup to first 2xx, Ingest OUTPUTS=log ACK_MODE=$ack (ms)" "$last_startup_ms"
   log "warming Ingest ACK_MODE=$ack (${WARM_SECS}s)"; warm "http://127.0.0.1:$port"
   log "ratio Ingest ACK_MODE=$ack / BareGif: $ROUNDS rounds of ${SECS}s, $CONNS connections"
-  out=$(bash "$RATIO_SH" "http://127.0.0.1:$port" "http://127.0.0.1:$bare_port" "$ROUNDS" "$SECS" "$CONNS" | tee /dev/stderr)
+  out=$(bash "$RATIO_SH" "http://127.0.0.1:$port" "http://127.0.0.1:$bare_port" "$ROUNDS" "$SECS" "$CONNS" | tee -a /dev/stderr)
   med=$(awk '/median/ {print $4}' <<<"$out")
   rps_a=$(grep '^round' <<<"$out" | awk '{print $4}' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
   rps_b=$(grep '^round' <<<"$out" | sed 's/.*| B \([0-9.]*\) .*/\1/' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
