@@ -36,23 +36,9 @@ public sealed class CollectEndpoint(EventIntake intake, SessionCookie cookie, In
     {
         var request = context.Request;
         var response = context.Response;
-        var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins);
-        if (cors == CollectCors.Result.Refused)
+        if (await HttpAnswers.PostPreambleAsync(context, intake, MetricName, policy.Options.CorsOrigins, segment: false).ConfigureAwait(false) is { } answered)
         {
-            intake.Refused(MetricName, EventOutcomes.DisallowedOrigin, "origin not allowed (CORS_ALLOWED_ORIGINS)");
-            return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
-        }
-
-        if (HttpMethods.IsOptions(request.Method))
-        {
-            CollectCors.Preflight(response, cors);
-            return StatusCodes.Status204NoContent;
-        }
-
-        if (!HttpMethods.IsPost(request.Method))
-        {
-            response.Headers.Allow = HttpAnswers.PostOptions;
-            return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
+            return answered;
         }
 
         if (!IsAcceptedMediaType(request.ContentType))

@@ -50,13 +50,19 @@ internal static class HttpAnswers
     }
 
     /// <summary>Answers <c>{"error": message}</c>.</summary>
-    public static Task WriteError(HttpResponse response, int statusCode, string message)
+    /// <param name="segment">The Segment API's shape: <c>success: false</c> first, as Segment answers.</param>
+    public static Task WriteError(HttpResponse response, int statusCode, string message, bool segment = false)
     {
         response.StatusCode = statusCode;
         response.Headers.ContentType = Json;
         response.Headers.CacheControl = NoStore;
         using var json = new Utf8JsonWriter(response.BodyWriter, JsonOptions);
         json.WriteStartObject();
+        if (segment)
+        {
+            json.WriteBoolean("success"u8, false);
+        }
+
         json.WriteString("error"u8, message);
         json.WriteEndObject();
         json.Flush();
@@ -70,4 +76,38 @@ internal static class HttpAnswers
         GoTrack.Core.Queue.AppendResult.Failed => "event log could not be written; retry later",
         _ => "shutting down; retry later",
     };
+
+    /// <summary>
+    /// What every POST intake endpoint checks first, in this order: CORS (403 for an origin not allowed),
+    /// the preflight (204), POST only (405). Null to go on; otherwise the status code already answered.
+    /// </summary>
+    internal static async Task<int?> PostPreambleAsync(
+        HttpContext context, Intake.EventIntake intake, string endpoint, Privacy.OriginAllowlist allowlist, bool segment)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        var cors = CollectCors.Apply(request, response, allowlist, anyOriginWhenEmpty: segment);
+        if (cors == CollectCors.Result.Refused)
+        {
+            const string Why = "origin not allowed (CORS_ALLOWED_ORIGINS)";
+            intake.Refused(endpoint, GoTrack.Core.Telemetry.EventOutcomes.DisallowedOrigin, Why);
+            await WriteError(response, StatusCodes.Status403Forbidden, Why, segment).ConfigureAwait(false);
+            return StatusCodes.Status403Forbidden;
+        }
+
+        if (HttpMethods.IsOptions(request.Method))
+        {
+            CollectCors.Preflight(response, cors, segment ? CollectCors.SegmentAllowHeaders : default);
+            return StatusCodes.Status204NoContent;
+        }
+
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = PostOptions;
+            await WriteError(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST", segment).ConfigureAwait(false);
+            return StatusCodes.Status405MethodNotAllowed;
+        }
+
+        return null;
+    }
 }

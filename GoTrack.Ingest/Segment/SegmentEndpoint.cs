@@ -47,23 +47,9 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Error(response, StatusCodes.Status404NotFound, $"unknown Segment API path /v1/{kind}").ConfigureAwait(false);
         }
 
-        var cors = CollectCors.Apply(request, response, policy.Options.CorsOrigins, anyOriginWhenEmpty: true);
-        if (cors == CollectCors.Result.Refused)
+        if (await HttpAnswers.PostPreambleAsync(context, intake, MetricName, policy.Options.CorsOrigins, segment: true).ConfigureAwait(false) is { } answered)
         {
-            intake.Refused(MetricName, EventOutcomes.DisallowedOrigin, "origin not allowed (CORS_ALLOWED_ORIGINS)");
-            return await Error(response, StatusCodes.Status403Forbidden, "origin not allowed (CORS_ALLOWED_ORIGINS)").ConfigureAwait(false);
-        }
-
-        if (HttpMethods.IsOptions(request.Method))
-        {
-            CollectCors.Preflight(response, cors, CollectCors.SegmentAllowHeaders);
-            return StatusCodes.Status204NoContent;
-        }
-
-        if (!HttpMethods.IsPost(request.Method))
-        {
-            response.Headers.Allow = HttpAnswers.PostOptions;
-            return await Error(response, StatusCodes.Status405MethodNotAllowed, "method not allowed; use POST").ConfigureAwait(false);
+            return answered;
         }
 
         if (isSdkMetrics)
@@ -241,18 +227,7 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
 
     private static async Task<int> Error(HttpResponse response, int statusCode, string message)
     {
-        response.StatusCode = statusCode;
-        response.Headers.ContentType = HttpAnswers.Json;
-        response.Headers.CacheControl = HttpAnswers.NoStore;
-        using (var json = new Utf8JsonWriter(response.BodyWriter, HttpAnswers.JsonOptions))
-        {
-            json.WriteStartObject();
-            json.WriteBoolean("success"u8, false);
-            json.WriteString("error"u8, message);
-            json.WriteEndObject();
-        }
-
-        await response.BodyWriter.FlushAsync().ConfigureAwait(false);
+        await HttpAnswers.WriteError(response, statusCode, message, segment: true).ConfigureAwait(false);
         return statusCode;
     }
 }
