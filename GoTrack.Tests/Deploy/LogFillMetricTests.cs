@@ -15,8 +15,7 @@ public sealed class LogFillMetricTests
     {
         // The NDJSON sink cannot open its file (its folder is a file), so nothing leaves the log.
         using var dir = new TempDir();
-        var blocker = dir.File("not-a-dir");
-        await File.WriteAllTextAsync(blocker, "x");
+        var blocker = dir.Blocker();
         using var factory = new IngestFactory(new()
         {
             ["LOG_PATH"] = Path.Combine(blocker, "events.ndjson"),

@@ -43,8 +43,7 @@ public sealed class OverloadAndOpsTests
     public async Task When_a_sink_is_down_the_log_fills_intake_answers_503_and_readyz_turns_not_ready()
     {
         using var dir = new TempDir();
-        var blocker = dir.File("not-a-dir");
-        await File.WriteAllTextAsync(blocker, "x");
+        var blocker = dir.Blocker();
         using var factory = new IngestFactory(new()
         {
             ["LOG_PATH"] = Path.Combine(blocker, "events.ndjson"),

@@ -22,8 +22,7 @@ public sealed class ReadinessTests
     public async Task A_failing_sink_is_degraded_with_200_until_the_grace_has_passed_then_not_ready()
     {
         using var dir = new TempDir();
-        var blocker = dir.File("not-a-dir");
-        await File.WriteAllTextAsync(blocker, "x"); // LOG_PATH's folder is a file: every write fails
+        var blocker = dir.Blocker(); // LOG_PATH's folder is a file: every write fails
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var factory = new IngestFactory(new()
         {

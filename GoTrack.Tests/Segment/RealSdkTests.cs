@@ -154,8 +154,7 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
     public async Task An_SDK_retry_after_a_503_stores_each_event_once_per_sink()
     {
         using var dir = new TempDir();
-        var blocker = dir.File("data");
-        await File.WriteAllTextAsync(blocker, "x"); // LOG_PATH's folder is a file: the NDJSON sink fails until it is removed
+        var blocker = dir.Blocker("data"); // the NDJSON sink fails until it is removed
         var table = "sdk_" + Guid.NewGuid().ToString("N")[..8];
         using var factory = new IngestFactory(new()
         {

@@ -85,8 +85,7 @@ public sealed class NdjsonFileSinkTests : IDisposable
     [Fact]
     public async Task A_write_that_cannot_happen_fails_and_reports_unhealthy_then_recovers()
     {
-        var blocker = _dir.File("blocked");
-        await File.WriteAllTextAsync(blocker, "a file where a directory should be");
+        var blocker = _dir.Blocker("blocked");
         var sink = new NdjsonFileSink(new NdjsonSinkOptions { Path = Path.Combine(blocker, "events.ndjson") }, _clock);
         await Assert.ThrowsAnyAsync<IOException>(async () => await sink.WriteBatchAsync(new[] { R("{}") }, default));
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await sink.CheckHealthAsync(default)).Status);
