@@ -162,9 +162,16 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
     /// Serves on Kestrel at 127.0.0.1 on a free port instead of TestServer, for clients that need a real
     /// socket (a browser, an SDK in another process). Returns the base address, without a trailing slash.
     /// </summary>
+    /// <remarks>
+    /// The port comes from SERVER_ADDR (127.0.0.1:0), not from <c>UseKestrel(0)</c>: that one rewrites the
+    /// server's addresses after the host is built, while Program's own thread goes on to <c>app.Run()</c>, and
+    /// under load Kestrel had started first ("Addresses cannot be modified after the server has started", one
+    /// CI run in many).
+    /// </remarks>
     public string StartOnKestrel()
     {
-        UseKestrel(0);
+        _settings["SERVER_ADDR"] ??= "127.0.0.1:0";
+        UseKestrel();
         StartServer();
         var addresses = Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
