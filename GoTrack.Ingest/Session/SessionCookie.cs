@@ -108,6 +108,12 @@ public sealed class SessionCookie
     public string NewSetCookieHeader(bool secure) => Header(secure, null);
 
     /// <summary>A Set-Cookie header value for a new session of this request: derived as the remarks say, or random.</summary>
+    /// <remarks>
+    /// A derived header is kept in a small table (<see cref="RecentSlots"/> slots, the newest per slot) and
+    /// handed out again while its inputs are the same: the requests it exists for (a page's first, and
+    /// cookieless clients that send many) then cost a comparison instead of two SHA-256 calls into OpenSSL
+    /// and a string. Profiled under wrk without cookies, those calls were 4.6% of Ingest's CPU samples.
+    /// </remarks>
     internal string NewSetCookieHeader(bool secure, in RequestInfo info)
     {
         if (_key is null || info.RemoteIp is null)
@@ -115,9 +121,45 @@ public sealed class SessionCookie
             return Header(secure, null);
         }
 
+        Span<byte> address = stackalloc byte[16];
+        var width = KeptAddress(info.RemoteIp, info.Policy.IpMode, address);
+        var bits = BinaryPrimitives.ReadUInt128BigEndian(address);
+        var day = info.Now.UtcTicks / TimeSpan.TicksPerDay;
+        var bucket = info.Now.ToUnixTimeMilliseconds() / _windowMs;
+        var userAgent = info.UserAgent ?? string.Empty;
+        var slot = (int)((uint)HashCode.Combine(bits, bucket, string.GetHashCode(userAgent.AsSpan())) % RecentSlots);
+        if (Volatile.Read(ref _recent[slot]) is { } seen && seen.Bucket == bucket && seen.Day == day && seen.Address == bits
+            && seen.Width == width && seen.Secure == secure && string.Equals(seen.UserAgent, userAgent, StringComparison.Ordinal))
+        {
+            return seen.Header;
+        }
+
         Span<byte> value = stackalloc byte[16];
         Derive(_key, _windowMs, info.Now, info.RemoteIp, info.Policy.IpMode, info.UserAgent, value);
-        return Header(secure, new UInt128(BinaryPrimitives.ReadUInt64BigEndian(value), BinaryPrimitives.ReadUInt64BigEndian(value[8..])));
+        var header = Header(secure, BinaryPrimitives.ReadUInt128BigEndian(value));
+        Volatile.Write(ref _recent[slot], new Derived(day, bucket, bits, width, userAgent, secure, header));
+        return header;
+    }
+
+    private const int RecentSlots = 256;
+    private readonly Derived?[] _recent = new Derived?[RecentSlots];
+
+    private sealed record Derived(long Day, long Bucket, UInt128 Address, int Width, string UserAgent, bool Secure, string Header);
+
+    /// <summary>
+    /// The client address as far as IP_MODE keeps it (raw and hash: all of it; truncate and drop: IPv4 /24,
+    /// IPv6 /48), written at the start of <paramref name="destination"/>; returns its width (4 or 16).
+    /// </summary>
+    private static int KeptAddress(IPAddress ip, IpMode ipMode, Span<byte> destination)
+    {
+        destination.Clear();
+        ClientIpResolver.Normalize(ip).TryWriteBytes(destination, out var width);
+        if (ipMode is IpMode.Truncate or IpMode.Drop)
+        {
+            destination.Slice(width == 4 ? 3 : 6, width == 4 ? 1 : 10).Clear();
+        }
+
+        return width;
     }
 
     /// <summary>The 128 bits of a derived session value: HMAC(day key, "new-sid:" address 0 user-agent 0 bucket), cut.</summary>
@@ -132,15 +174,7 @@ public sealed class SessionCookie
         {
             "new-sid:"u8.CopyTo(input);
             var n = 8;
-            ip = ClientIpResolver.Normalize(ip);
-            ip.TryWriteBytes(input[n..], out var w);
-            if (ipMode is IpMode.Truncate or IpMode.Drop)
-            {
-                // Keep the network only: IPv4 /24, IPv6 /48.
-                input.Slice(n + (w == 4 ? 3 : 6), w == 4 ? 1 : 10).Clear();
-            }
-
-            n += w;
+            n += KeptAddress(ip, ipMode, input.Slice(n, 16));
             input[n++] = 0;
             n += Encoding.UTF8.GetBytes(ua, input[n..]);
             input[n++] = 0;
