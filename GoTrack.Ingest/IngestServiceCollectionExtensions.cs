@@ -124,6 +124,11 @@ public static class IngestServiceCollectionExtensions
     /// Maps the intake endpoints, under their own paths and their aliases (PIXEL_PATHS, COLLECT_PATHS), and
     /// the tracker script. Each takes every method and answers 405 itself, with a JSON body.
     /// </summary>
+    /// <remarks>
+    /// The intake endpoints are left out of ASP.NET Core's http.server.request.duration: gotrack_requests_total
+    /// and gotrack_ingest_latency_seconds (the seed's names, by endpoint and code) measure them already, and
+    /// recording both cost a second histogram update with six tags on every pixel.
+    /// </remarks>
     public static WebApplication MapGoTrackIngest(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -132,12 +137,12 @@ public static class IngestServiceCollectionExtensions
         var collect = app.Services.GetRequiredService<CollectEndpoint>();
         foreach (var path in (IEnumerable<string>)[PixelEndpoint.Path, .. paths.PixelAliases])
         {
-            app.Map(path, pixel.HandleAsync);
+            app.Map(path, pixel.HandleAsync).DisableHttpMetrics();
         }
 
         foreach (var path in (IEnumerable<string>)[CollectEndpoint.Path, .. paths.CollectAliases])
         {
-            app.Map(path, collect.HandleAsync);
+            app.Map(path, collect.HandleAsync).DisableHttpMetrics();
         }
 
         var script = app.Services.GetRequiredService<TrackerScript>();
@@ -145,7 +150,7 @@ public static class IngestServiceCollectionExtensions
         app.Map(script.Path, tracker.ServeStableAsync);
         app.Map(script.HashedRoute, tracker.ServeHashedAsync);
         TrackerLog.Served(app.Logger, script.Path, script.HashedPath, script.Bytes.Length);
-        app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync);
+        app.Map(Segment.SegmentEndpoint.Pattern, app.Services.GetRequiredService<Segment.SegmentEndpoint>().HandleAsync).DisableHttpMetrics();
         app.MapOpenApi(); // /openapi/v1.json, on the management port when OPS_ADDR is set
         var debug = app.Services.GetRequiredService<Debugging.DebugFeed>();
         if (debug.Enabled)

@@ -39,6 +39,28 @@ public sealed class OverloadAndOpsTests
         Assert.Contains("sink=\"log\"", metrics, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The intake endpoints are measured once, by gotrack_requests_total and gotrack_ingest_latency_seconds;
+    /// ASP.NET Core's own http.server.request.duration keeps every other endpoint.
+    /// </summary>
+    [Fact]
+    public async Task Intake_requests_are_counted_by_gotrack_metrics_only_and_other_endpoints_by_aspnetcore()
+    {
+        using var factory = new IngestFactory();
+        using var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/px.gif?e=x")).StatusCode);
+        using var body = new StringContent("{\"e\":\"signup\"}", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync("/collect", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Matches("gotrack_requests_total\\{[^}]*endpoint=\"pixel\"[^}]*\\} 1\\b", metrics);
+        Assert.Matches("gotrack_requests_total\\{[^}]*endpoint=\"collect\"[^}]*\\} 1\\b", metrics);
+        Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/healthz\"[^}]*\\} 1\\b", metrics);
+        Assert.DoesNotMatch("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/(px.gif|collect)\"", metrics);
+        Assert.Contains("http_server_request_duration_seconds_count{", metrics, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task When_a_sink_is_down_the_log_fills_intake_answers_503_and_readyz_turns_not_ready()
     {
