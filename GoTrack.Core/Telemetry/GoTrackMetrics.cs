@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace GoTrack.Core.Telemetry;
 
@@ -10,6 +12,12 @@ namespace GoTrack.Core.Telemetry;
 /// <c>gotrack_dead_letters_total{sink}</c>.
 /// Tag values are a closed set (endpoint, status code, sink, outcome): never anything from the request.
 /// </summary>
+/// <remarks>
+/// The two counters every request moves, <c>gotrack.requests</c> and <c>gotrack.events</c>, are observable
+/// counters over our own interlocked totals: a request costs an increment, and OpenTelemetry reads the
+/// totals when it exports. As plain counters each measurement went through the SDK's tag lookup on the
+/// request's thread (its aggregator was 2.9% of Ingest's CPU samples under wrk). They export the same.
+/// </remarks>
 public sealed class GoTrackMetrics
 {
     public const string MeterName = "GoTrack";
@@ -20,11 +28,11 @@ public sealed class GoTrackMetrics
     private static readonly double[] FlushBuckets =
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-    private readonly Counter<long> _requests;
+    private readonly ConcurrentDictionary<(string Endpoint, int Code), StrongBox<long>> _requests = new();
     private readonly Histogram<double> _ingestLatency;
     private readonly Counter<long> _sinkFailures;
     private readonly Histogram<double> _batchFlush;
-    private readonly Counter<long> _events;
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _events = new(StringComparer.Ordinal);
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _clientClockClamped;
     private readonly Histogram<double> _walFsync;
@@ -35,7 +43,7 @@ public sealed class GoTrackMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(MeterName);
-        _requests = _meter.CreateCounter<long>("gotrack.requests", description: "HTTP requests to the intake endpoints, by endpoint and status code.");
+        _meter.CreateObservableCounter("gotrack.requests", ObserveRequests, description: "HTTP requests to the intake endpoints, by endpoint and status code.");
         _ingestLatency = _meter.CreateHistogram("gotrack.ingest_latency", "s",
             "Time from request start to answer on the intake endpoints.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -43,7 +51,7 @@ public sealed class GoTrackMetrics
         _batchFlush = _meter.CreateHistogram("gotrack.batch_flush", "s",
             "Time to deliver one batch to a sink, retries included.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FlushBuckets });
-        _events = _meter.CreateCounter<long>("gotrack.events", description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
+        _meter.CreateObservableCounter("gotrack.events", ObserveEvents, description: "Events by outcome: accepted, delivered, and each reason an event was refused or dropped.");
         _deadLetters = _meter.CreateCounter<long>("gotrack.dead_letters", description: "Events a sink refused for good and wrote to its dead-letter file, by sink.");
         _clientClockClamped = _meter.CreateCounter<long>("gotrack.client_ts_clamped", description: "Segment API events whose corrected client time fell after the receive time or before 2000, and was clamped to the receive time.");
         _walFsync = _meter.CreateHistogram("gotrack.wal_fsync", "s",
@@ -79,8 +87,7 @@ public sealed class GoTrackMetrics
 
     public void Request(string endpoint, int statusCode, long startTimestamp)
     {
-        var status = StatusText(statusCode);
-        _requests.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("code", status));
+        Interlocked.Increment(ref _requests.GetOrAdd((endpoint, statusCode), static _ => new StrongBox<long>()).Value);
         _ingestLatency.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("endpoint", endpoint));
     }
 
@@ -91,7 +98,26 @@ public sealed class GoTrackMetrics
     {
         if (count > 0)
         {
-            _events.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+            Interlocked.Add(ref EventTotal(outcome).Value, count);
+        }
+    }
+
+    private StrongBox<long> EventTotal(string outcome) => _events.GetOrAdd(outcome, static _ => new StrongBox<long>());
+
+    private IEnumerable<Measurement<long>> ObserveEvents()
+    {
+        foreach (var (outcome, total) in _events)
+        {
+            yield return new Measurement<long>(Volatile.Read(ref total.Value), new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveRequests()
+    {
+        foreach (var (key, total) in _requests)
+        {
+            yield return new Measurement<long>(Volatile.Read(ref total.Value),
+                new KeyValuePair<string, object?>("endpoint", key.Endpoint), new KeyValuePair<string, object?>("code", StatusText(key.Code)));
         }
     }
 
@@ -104,7 +130,7 @@ public sealed class GoTrackMetrics
         ArgumentNullException.ThrowIfNull(sinks);
         foreach (var outcome in EventOutcomes.All)
         {
-            _events.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+            EventTotal(outcome);
         }
 
         _clientClockClamped.Add(0);

@@ -80,6 +80,9 @@ public sealed class RawIpNeverStoredTests
             return sb.ToString();
         }
 
+        /// <summary>Has the observable instruments report now, so their tags are captured too.</summary>
+        public void ObserveNow() => _meters.RecordObservableInstruments();
+
         public void Dispose()
         {
             _activities.Dispose();
@@ -137,6 +140,7 @@ public sealed class RawIpNeverStoredTests
         await Send(HttpMethod.Post, "/collect", ip, Json("{\"e\":\"optout\"}"), ("Sec-GPC", "1"));
 
         await factory.WaitDeliveredAsync();
+        capture.ObserveNow();
         var metrics = await client.GetStringAsync("/metrics");
         var lines = factory.Lines();
         return (string.Join('\n', lines), string.Join('\n', capture.Logs.Lines), string.Join('\n', capture.Traces),

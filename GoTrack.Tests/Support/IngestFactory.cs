@@ -110,10 +110,12 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         return host;
     }
 
+    /// <summary>gotrack.events is an observable counter: each read asks it for its totals now.</summary>
     private sealed class EventCounts : IDisposable
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counts = new();
+        private readonly Dictionary<string, long> _totals = new(StringComparer.Ordinal);
+        private readonly Lock _gate = new();
 
         public EventCounts(System.Diagnostics.Metrics.IMeterFactory factory)
         {
@@ -130,14 +132,22 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
                 {
                     if (tag.Key == "outcome" && tag.Value is string outcome)
                     {
-                        _counts.AddOrUpdate(outcome, value, (_, v) => v + value);
+                        _totals[outcome] = value;
                     }
                 }
             });
             _listener.Start();
         }
 
-        public long Get(string outcome) => _counts.GetValueOrDefault(outcome);
+        public long Get(string outcome)
+        {
+            lock (_gate)
+            {
+                _totals.Clear();
+                _listener.RecordObservableInstruments();
+                return _totals.GetValueOrDefault(outcome);
+            }
+        }
 
         public void Dispose() => _listener.Dispose();
     }

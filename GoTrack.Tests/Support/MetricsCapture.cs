@@ -28,7 +28,17 @@ public sealed class MetricsCapture : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => Add(instrument.Name, value));
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.IsObservable)
+            {
+                _observed += instrument.Name == _observing ? value : 0;
+            }
+            else
+            {
+                Add(instrument.Name, value);
+            }
+        });
         _listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => Add(instrument.Name, 0));
         _listener.Start();
     }
@@ -41,8 +51,25 @@ public sealed class MetricsCapture : IDisposable
         _counts.AddOrUpdate(name, 1, (_, v) => v + 1);
     }
 
-    /// <summary>The sum of a counter's measurements.</summary>
-    public long Counter(string name) => _sums.GetValueOrDefault(name);
+    /// <summary>
+    /// The sum of a counter's measurements; for an observable counter, the sum of its series' totals now
+    /// (asked for on each call).
+    /// </summary>
+    public long Counter(string name)
+    {
+        lock (_observeGate)
+        {
+            _observing = name;
+            _observed = 0;
+            _listener.RecordObservableInstruments();
+            _observing = null;
+            return _observed > 0 ? _observed : _sums.GetValueOrDefault(name);
+        }
+    }
+
+    private readonly Lock _observeGate = new();
+    private string? _observing;
+    private long _observed;
 
     /// <summary>How many measurements an instrument took (a histogram's count).</summary>
     public long Measurements(string name) => _counts.GetValueOrDefault(name);
