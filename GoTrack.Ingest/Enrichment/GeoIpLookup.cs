@@ -100,16 +100,33 @@ public sealed class GeoIpLookup : IDisposable
         return found;
     }
 
-    private static GeoInfo Lookup(Loaded loaded, IPAddress ip)
+    private long _lookupErrors;
+
+    /// <summary>
+    /// Lookups whose record the library could not read (a damaged or unexpected database, or a build that
+    /// trimmed what it needs): each is an unknown location, never a failed request. Also logged by the reloader.
+    /// </summary>
+    public long LookupErrors => Interlocked.Read(ref _lookupErrors);
+
+    private GeoInfo Lookup(Loaded loaded, IPAddress ip)
     {
-        switch (loaded.Kind)
+        try
         {
-            case Kind.City when loaded.Reader.TryCity(ip, out var city):
-                return FromCity(city!);
-            case Kind.Country when loaded.Reader.TryCountry(ip, out var country):
-                return new GeoInfo(country!.Country.IsoCode, null, null);
-            default:
-                return default;
+            switch (loaded.Kind)
+            {
+                case Kind.City when loaded.Reader.TryCity(ip, out var city):
+                    return FromCity(city!);
+                case Kind.Country when loaded.Reader.TryCountry(ip, out var country):
+                    return new GeoInfo(country!.Country.IsoCode, null, null);
+                default:
+                    return default;
+            }
+        }
+        catch (Exception ex) when (ex is MaxMind.Db.DeserializationException or InvalidDatabaseException
+            or MaxMind.GeoIP2.Exceptions.GeoIP2Exception or InvalidCastException or InvalidOperationException)
+        {
+            Interlocked.Increment(ref _lookupErrors);
+            return default;
         }
     }
 

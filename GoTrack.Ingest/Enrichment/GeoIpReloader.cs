@@ -39,9 +39,18 @@ public sealed partial class GeoIpReloader(GeoIpLookup lookup, TimeSpan interval,
         }
     }
 
+    private long _errorsLogged;
+
     /// <summary>One poll; public so that tests can drive it.</summary>
     public bool Check()
     {
+        var errors = lookup.LookupErrors;
+        if (errors > _errorsLogged)
+        {
+            LogLookupErrors(lookup.Path, errors - _errorsLogged, errors);
+            _errorsLogged = errors;
+        }
+
         try
         {
             if (lookup.ReloadIfChanged())
@@ -63,4 +72,7 @@ public sealed partial class GeoIpReloader(GeoIpLookup lookup, TimeSpan interval,
 
     [LoggerMessage(2, LogLevel.Warning, "GeoIP database {Path} changed but could not be opened; the previous one stays in service: {Reason}")]
     private partial void LogReloadFailed(string path, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "GeoIP database {Path}: {Count} lookups could not read their record and were stored without a location ({Total} since start)")]
+    private partial void LogLookupErrors(string path, long count, long total);
 }

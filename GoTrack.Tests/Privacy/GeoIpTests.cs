@@ -82,6 +82,26 @@ public sealed class GeoIpTests
         Assert.Equal("FR", lookup.Find(london).Country);
     }
 
+    /// <summary>
+    /// A record MaxMind cannot read (here "country" is a string where a map belongs) is an unknown location
+    /// for that address, counted; it must not fail the request. Found when a Native AOT build made every
+    /// lookup throw and the pixel answered 500.
+    /// </summary>
+    [Fact]
+    public void A_record_the_library_cannot_read_is_an_unknown_location_not_an_error()
+    {
+        using var dir = new TempDir();
+        var bytes = new MmdbWriter("GeoLite2-City")
+            .Add("81.2.69.0/24", new Dictionary<string, object> { ["country"] = "GB" })
+            .Add("89.160.20.0/24", MmdbWriter.City("SE", "E", "Linköping"))
+            .Build();
+        using var lookup = new GeoIpLookup(WriteFixture(dir, bytes));
+        Assert.Equal(default, lookup.Find(IPAddress.Parse("81.2.69.160")));
+        Assert.Equal(default, lookup.Find(IPAddress.Parse("81.2.69.161")));
+        Assert.Equal(new GeoInfo("SE", "E", "Linköping"), lookup.Find(IPAddress.Parse("89.160.20.128")));
+        Assert.Equal(2, lookup.LookupErrors);
+    }
+
     [Fact]
     public void A_country_database_gives_the_country_only()
     {
