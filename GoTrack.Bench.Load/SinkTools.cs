@@ -17,7 +17,7 @@ internal static class SinkTools
 {
     public const string Usage =
         "       GoTrack.Bench.Load --count-topic BROKERS TOPIC\n" +
-        "         prints the topic's total high watermark over its partitions (the messages it holds)\n" +
+        "         prints the sum of the partitions' high watermarks (messages ever appended) and of high - low (messages still held)\n" +
         "       GoTrack.Bench.Load --ddl TABLE\n" +
         "         prints GoTrack's DDL for the events table TABLE (PostgresSchema.Ddl)\n" +
         "       GoTrack.Bench.Load --copy NDJSON PG_DSN TABLE [BATCH=500]\n" +
@@ -40,16 +40,17 @@ internal static class SinkTools
             GroupId = "gotrack-bench-count",
             EnableAutoCommit = false,
         }).Build();
-        long total = 0;
+        long high = 0, held = 0;
         var parts = new List<string>();
         foreach (var p in t.Partitions.OrderBy(p => p.PartitionId))
         {
             var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p.PartitionId), TimeSpan.FromSeconds(10));
-            total += w.High.Value - w.Low.Value;
+            high += w.High.Value;
+            held += w.High.Value - w.Low.Value;
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{p.PartitionId}:{w.Low.Value}-{w.High.Value}"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TOPIC messages={total} partitions={string.Join(',', parts)}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TOPIC high={high} held={held} partitions={string.Join(',', parts)}"));
         return 0;
     }
 
