@@ -28,7 +28,7 @@ for a in "$@"; do
     --micro) micro=1 ;;
     --sinks-only) base=0; sinks=1 ;;
     --no-sinks) base=1; sinks=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
