@@ -11,7 +11,8 @@ internal static class LoadMain
     private const string Usage =
         "usage: GoTrack.Bench.Load URL RATE SECONDS [CONNECTIONS=64] [--client=raw|http]\n" +
         "  URL: the full URL, query included. raw (default): one keep-alive HTTP/1.1 socket per connection;\n" +
-        "  http: HttpClient over SocketsHttpHandler with CONNECTIONS pooled connections (more CPU per request).";
+        "  http: HttpClient over SocketsHttpHandler with CONNECTIONS pooled connections (more CPU per request).\n" +
+        SinkTools.Usage;
 
     private static readonly Dictionary<string, string> Headers = new()
     {
@@ -21,6 +22,26 @@ internal static class LoadMain
 
     public static async Task<int> Main(string[] args)
     {
+        switch (args)
+        {
+            case ["--count-topic", var brokers, var topic]:
+                return SinkTools.CountTopic(brokers, topic);
+            case ["--ddl", var table]:
+                return SinkTools.Ddl(table);
+            case ["--copy", var path, var dsn, var table, .. var rest] when rest.Length <= 1:
+                var batch = 500;
+                if (rest.Length == 1 && (!int.TryParse(rest[0], CultureInfo.InvariantCulture, out batch) || batch <= 0))
+                {
+                    await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
+                    return 2;
+                }
+
+                return await SinkTools.CopyAsync(path, dsn, table, batch).ConfigureAwait(false);
+            case [var first, ..] when first is "--count-topic" or "--ddl" or "--copy":
+                await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
+                return 2;
+        }
+
         var client = args.FirstOrDefault(a => a.StartsWith("--client=", StringComparison.Ordinal))?["--client=".Length..] ?? "raw";
         var positional = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
         var connections = 64;
