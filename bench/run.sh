@@ -208,6 +208,22 @@ for ack in memory wal; do
   log "warming Ingest ACK_MODE=$ack (${WARM_SECS}s)"; warm "http://127.0.0.1:$port"
   log "ratio Ingest ACK_MODE=$ack / BareGif: $ROUNDS rounds of ${SECS}s, $CONNS connections"
   ratio_rows "OUTPUTS=log ACK_MODE=$ack" "$port" "$bare_port"
+  if [[ $ack == memory ]] && command -v nginx >/dev/null; then
+    # nginx's empty_gif with a JSON access log (bench/nginx-empty-gif.conf), the same ratio.sh run with nginx as B.
+    nginx_port=$((PORT_BASE + 9)); mkdir -p "$tmp/nginx"
+    sed -e "s|@DIR@|$tmp/nginx|g" -e "s|@PORT@|$nginx_port|g" "$repo/bench/nginx-empty-gif.conf" >"$tmp/nginx/nginx.conf"
+    nginx -e "$tmp/nginx/error.log" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx/stdout.log" 2>&1 &
+    nginx_pid=$!; pids+=("$nginx_pid")
+    wait_2xx "http://127.0.0.1:$nginx_port" nginx "$nginx_pid"
+    log "warming nginx (${WARM_SECS}s)"; warm "http://127.0.0.1:$nginx_port"
+    log "ratio Ingest ACK_MODE=memory / nginx empty_gif: $ROUNDS rounds of ${SECS}s, $CONNS connections"
+    out=$(bash "$RATIO_SH" "http://127.0.0.1:$port" "http://127.0.0.1:$nginx_port" "$ROUNDS" "$SECS" "$CONNS" | tee -a /dev/stderr)
+    rps_b=$(grep '^round' <<<"$out" | sed 's/.*| B \([0-9.]*\) .*/\1/' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    row "closed loop, OUTPUTS=log ACK_MODE=memory: Ingest/nginx empty_gif" "$(awk '/median/ {print $4}' <<<"$out") (median of $ROUNDS; nginx $rps_b req/s median, JSON access log)"
+    stop "$nginx_pid"
+  elif [[ $ack == memory ]]; then
+    row "closed loop, Ingest/nginx empty_gif" "not run: nginx not installed (apt-get install -y nginx-light)"
+  fi
   stop "$pid"; port=$((port + 1))
 done
 stop "$bare_pid"
