@@ -62,8 +62,6 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(meterAndSourceNames)
-                .AddView("aspnetcore.routing.match_attempts", MetricStreamConfiguration.Drop)
-                .AddView("http.server.active_requests", MetricStreamConfiguration.Drop)
                 .AddPrometheusExporter());
 
         // Traces are only recorded when there is somewhere to send them: an ASP.NET Core span per
