@@ -177,16 +177,20 @@ open_loop() {
   r_ok=0 r_errors=0 r_achieved="" r_p50="" r_p99="" r_p999="" r_max="" r_behind="" r_late="" r_client=""
   if [[ $res != "RESULT failed" ]]; then eval "$(sed 's/^RESULT //; s/\([a-z0-9]*\)=\([^ ]*\)/r_\1=\2;/g' <<<"$res")"; fi
 }
+# result_rows LABEL: the rate, latency and schedule rows of the last open_loop run.
+result_rows() {
+  if [[ $res == "RESULT failed" ]]; then
+    row "$1" "failed (see output above)"
+  else
+    row "$1: achieved req/s, errors" "$r_achieved, $r_errors errors"
+    row "$1: p50 / p99 / p99.9 / max (ms)" "$r_p50 / $r_p99 / $r_p999 / $r_max"
+    row "$1: generator fell behind?" "$r_behind ($r_late requests released >2 ms late; $r_client client, $LOAD_CONNS conns)"
+  fi
+}
 # open_rows LABEL RATE SECONDS GC0 GC1: the rows of one open_loop run.
 open_rows() {
   local label=$1 rate=$2 secs=$3 served served_all
-  if [[ $res == "RESULT failed" ]]; then
-    row "$label" "failed (see output above)"
-  else
-    row "$label: achieved req/s, errors" "$r_achieved, $r_errors errors"
-    row "$label: p50 / p99 / p99.9 / max (ms)" "$r_p50 / $r_p99 / $r_p999 / $r_max"
-    row "$label: generator fell behind?" "$r_behind ($r_late requests released >2 ms late; $r_client client, $LOAD_CONNS conns)"
-  fi
+  result_rows "$label"
   # Requests Ingest served during the run: the generator's warm-up and measured run (errors included).
   served=$(( ${r_ok:-0} + ${r_errors:-0} ))
   served_all=$(awk -v s="$served" -v w="$secs" -v r="$rate" 'BEGIN { ws=(w/5<2?w/5:2); printf "%.0f", s + ws*r }')
@@ -333,13 +337,7 @@ if (( sinks )); then
   open_loop "$SINK_RATE" "$SINK_SECS" "$s_base" "$pid" "$tmp/sinks-sustained.txt" "$tmp/depths.txt"
   cat "$tmp/depths.txt" >&2
   label="all sinks, sustained $SINK_RATE req/s ${SINK_SECS}s"
-  if [[ $res == "RESULT failed" ]]; then
-    row "$label" "failed (see output above)"
-  else
-    row "$label: achieved, errors" "$r_achieved req/s, $r_errors errors"
-    row "$label: p50/p99/p99.9/max ms" "$r_p50 / $r_p99 / $r_p999 / $r_max"
-    row "$label: generator behind?" "$r_behind ($r_late requests released >2 ms late; $r_client client, $LOAD_CONNS conns)"
-  fi
+  result_rows "$label"
   row "$label: peak RSS (MiB)" "$peak"
   for sink in log kafka postgres; do
     v=$(awk -v k="$sink" -v bound="$BACKLOG_MAX" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) { d = kv[2] + 0; if (n++ == 0) f = d; l = d; if (d > m) m = d } } }

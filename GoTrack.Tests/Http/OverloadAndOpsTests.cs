@@ -112,8 +112,9 @@ public sealed class OverloadAndOpsTests
         }
 
         // Not ready because the log is full; the failing sink itself is within READY_SINK_GRACE_MS (Degraded).
-        Assert.Equal("Unhealthy", checks.GetProperty("log-headroom").GetProperty("status").GetString());
-        Assert.Equal("Degraded", checks.GetProperty("sink-log").GetProperty("status").GetString());
+        // The whole answer in the message: this failed once in a full run and could not be reproduced alone.
+        Assert.True(checks.GetProperty("log-headroom").GetProperty("status").GetString() == "Unhealthy", checks.ToString());
+        Assert.True(checks.GetProperty("sink-log").GetProperty("status").GetString() == "Degraded", checks.ToString());
         Assert.StartsWith("writes failing for", checks.GetProperty("sink-log").GetProperty("description").GetString(), StringComparison.Ordinal);
         using var health = await client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
