@@ -71,6 +71,29 @@ public sealed class PostgresWriterTests(PostgresDatabase db) : IClassFixture<Pos
         Assert.Equal(30L, await db.ScalarAsync<long>($"SELECT count(DISTINCT event_id) FROM {table}"));
     }
 
+    /// <summary>
+    /// PG_COPY: a batch with no stored event_id goes straight into the table (one COPY); only one that
+    /// meets a stored event_id, or carries one twice, is written again through the staging table, and the
+    /// failed attempt leaves nothing behind.
+    /// </summary>
+    [Fact]
+    public async Task A_fresh_batch_is_copied_straight_in_and_only_a_duplicate_takes_the_staging_way()
+    {
+        var table = Table("direct");
+        var writer = Writer(copy: true, table);
+        var rows = Rows.Many(60);
+        Assert.Equal(20, await writer.WriteAsync(rows.AsMemory(0, 20), default));
+        Assert.Equal(20, await writer.WriteAsync(rows.AsMemory(20, 20), default));
+        Assert.Equal((2L, 0L), (writer.DirectBatches, writer.StagedBatches));
+
+        Assert.Equal(10, await writer.WriteAsync(rows.AsMemory(30, 20), default));
+        Record[] twice = [rows[55], rows[55]];
+        Assert.Equal(1, await writer.WriteAsync(twice, default));
+        Assert.Equal((2L, 2L), (writer.DirectBatches, writer.StagedBatches));
+        Assert.Equal(51L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.Equal(51L, await db.ScalarAsync<long>($"SELECT count(DISTINCT event_id) FROM {table}"));
+    }
+
     [Fact]
     public async Task The_two_paths_dedupe_against_each_other()
     {
