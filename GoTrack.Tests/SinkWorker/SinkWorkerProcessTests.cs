@@ -27,7 +27,9 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
     [Fact]
     public async Task Kill_9_mid_stream_then_a_restart_loses_nothing_and_duplicates_nothing()
     {
-        var records = Rows.Many(5000);
+        // Enough that the kill lands mid-stream: with reading ahead and direct COPY, 5,000 were all written between two polls.
+        const int Total = 20_000;
+        var records = Rows.Many(Total);
         await _rig.ProduceAsync(records);
 
         var (first, client, output) = Start();
@@ -46,7 +48,7 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
         }
 
         var written = await _rig.RowCountAsync();
-        Assert.InRange(written, 500, 4999);
+        Assert.InRange(written, 500, Total - 1);
 
         var (second, client2, output2) = Start();
         using (second)
@@ -54,7 +56,7 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
         {
             await PublishedIngest.WaitUntilUpAsync(client2, second, output2);
             // The killed member's partitions move once KAFKA_SESSION_TIMEOUT_MS (10 s) has passed without it.
-            await _rig.WaitRowsAsync(5000, TimeSpan.FromSeconds(120));
+            await _rig.WaitRowsAsync(Total, TimeSpan.FromSeconds(120));
             Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
 
             using var ready = await client2.GetAsync("/readyz");
@@ -68,7 +70,7 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
             Assert.True(second.ExitCode == 0, output2.ToString());
         }
 
-        Assert.Equal(5000, _rig.CommittedTotal());
+        Assert.Equal(Total, _rig.CommittedTotal());
     }
 
     private async Task<long> SafeCountAsync()
