@@ -32,9 +32,6 @@ public sealed partial class KafkaToPostgresWorker(
     public const string DeadLetterPipeline = "gotrack-sinkworker:dlq";
 
     private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>How long one read-ahead poll waits for a message while a write is in flight: a finished write is noticed this late at most.</summary>
-    private static readonly TimeSpan ReadAheadSlice = TimeSpan.FromMilliseconds(5);
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = new(options.Postgres.BatchSize);
     private readonly List<ConsumeResult<byte[], byte[]>> _next = [];
     private readonly HashSet<TopicPartition> _paused = [];
@@ -68,14 +65,15 @@ public sealed partial class KafkaToPostgresWorker(
             {
                 if (_writing is not null)
                 {
-                    WaitForWrite(readAhead: true);
+                    WaitForWrite();
                     continue;
                 }
 
                 RetryCommits(force: false);
                 if (_batch.Count > 0 && flushAt == long.MaxValue)
                 {
-                    // Messages read while the last batch was written: the flush interval counts from now.
+                    // Messages fetched while the last batch was written (stragglers of a pause): the flush interval
+                    // counts from now. Without this such a batch waited to be full, however long that took.
                     flushAt = time.GetTimestamp() + (long)(options.Postgres.FlushInterval.TotalSeconds * time.TimestampFrequency);
                 }
 
@@ -105,7 +103,7 @@ public sealed partial class KafkaToPostgresWorker(
 
             while (_writing is not null)
             {
-                WaitForWrite(readAhead: false); // stopping: nothing more is read
+                WaitForWrite();
             }
 
             RetryCommits(force: true);
@@ -127,20 +125,8 @@ public sealed partial class KafkaToPostgresWorker(
     /// lasts (max.poll.interval.ms counts time between polls) and takes part in rebalances, and no new
     /// message piles up in memory. When the write succeeds the offsets are committed and fetching resumes.
     /// </summary>
-    private void WaitForWrite(bool readAhead)
+    private void WaitForWrite()
     {
-        // The next batch is read while this one is written, so consuming and writing overlap; the loop
-        // waits for the write only once the next batch is full (or the partitions are paused).
-        if (readAhead && !_writing!.IsCompleted && _paused.Count == 0 && _next.Count < options.Postgres.BatchSize)
-        {
-            if (Poll(ReadAheadSlice) is { } ahead)
-            {
-                _next.Add(ahead);
-            }
-
-            return;
-        }
-
         if (!_writing!.Wait(PollSlice))
         {
             PauseAssigned();

@@ -27,7 +27,7 @@ public sealed class SinkWorkerProcessTests : IAsyncLifetime
     [Fact]
     public async Task Kill_9_mid_stream_then_a_restart_loses_nothing_and_duplicates_nothing()
     {
-        // Enough that the kill lands mid-stream: with reading ahead and direct COPY, 5,000 were all written between two polls.
+        // Enough that the kill lands mid-stream: once batches were COPYed straight in, 5,000 could all be written between two polls.
         const int Total = 20_000;
         var records = Rows.Many(Total);
         await _rig.ProduceAsync(records);
