@@ -192,7 +192,9 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
         await using var _ = context;
         await page.GotoAsync(rig.Site.Url("/start"));
         await page.ClickAsync("#go");
-        await page.WaitForURLAsync(rig.Site.Url("/app"));
+        // The navigation committing is what counts; the events are waited for below. Waiting for /app's load
+        // event as well timed out once (30 s) in a full run on two loaded cores.
+        await page.WaitForURLAsync(rig.Site.Url("/app"), new() { WaitUntil = WaitUntilState.Commit });
 
         var events = await EventsAsync(rig.Collector, 2);
         var app = rig.Site.Url("/app");
