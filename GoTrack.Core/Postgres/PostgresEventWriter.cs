@@ -113,7 +113,7 @@ public sealed class PostgresEventWriter : IDisposable
                 {
                     try
                     {
-                        var direct = await InTransactionAsync(connection, rows, CopyDirectAsync, cancellationToken).ConfigureAwait(false);
+                        var direct = await InTransactionAsync(connection, rows, (c, _, r, ct) => CopyDirectAsync(c, r, ct), cancellationToken).ConfigureAwait(false);
                         Interlocked.Increment(ref _directBatches);
                         return direct;
                     }
@@ -229,9 +229,8 @@ public sealed class PostgresEventWriter : IDisposable
     /// through the staging table, which skips duplicates. Measured in bench/run.sh (docs/performance.md):
     /// the staging way writes every row twice.
     /// </summary>
-    private async Task<int> CopyDirectAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ReadOnlyMemory<Record> rows, CancellationToken ct)
+    private async Task<int> CopyDirectAsync(NpgsqlConnection connection, ReadOnlyMemory<Record> rows, CancellationToken ct)
     {
-        _ = transaction;
         await ImportAsync(connection, _copyDirect, rows, ct).ConfigureAwait(false);
         return rows.Length;
     }
