@@ -1,9 +1,9 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
+using System.Text;
 using Confluent.Kafka;
 using GoTrack.Core.Postgres;
+using GoTrack.SinkWorker;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -86,13 +86,22 @@ internal static class SinkTools
                 NpgsqlBinaryImporter? importer = null;
                 try
                 {
-                    foreach (var line in Lines(path))
+                    foreach (var text in File.ReadLines(path))
                     {
-                        if (!TryRead(line, out var id, out var ts))
+                        if (text.Length == 0)
+                        {
+                            continue;
+                        }
+
+                        var line = Encoding.UTF8.GetBytes(text);
+
+                        if (EventMessage.Read(line, out var id, out var clientTs, out _) is not null)
                         {
                             bad++;
                             continue;
                         }
+
+                        var ts = clientTs ?? DateTimeOffset.UtcNow;
 
                         importer ??= await connection.BeginBinaryImportAsync(sql).ConfigureAwait(false);
                         await importer.StartRowAsync().ConfigureAwait(false);
@@ -130,93 +139,5 @@ internal static class SinkTools
                 return bad == 0 ? 0 : 1;
             }
         }
-    }
-
-    /// <summary>The NDJSON file's lines as UTF-8, each in its own array (the payload COPY writes).</summary>
-    private static IEnumerable<byte[]> Lines(string path)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
-        var buffer = new byte[1 << 20];
-        int start = 0, end = 0;
-        while (true)
-        {
-            var nl = Array.IndexOf(buffer, (byte)'\n', start, end - start);
-            if (nl >= 0)
-            {
-                if (nl > start)
-                {
-                    yield return buffer.AsSpan(start, nl - start).ToArray();
-                }
-
-                start = nl + 1;
-                continue;
-            }
-
-            if (start > 0)
-            {
-                Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                end -= start;
-                start = 0;
-            }
-
-            if (end == buffer.Length)
-            {
-                Array.Resize(ref buffer, buffer.Length * 2);
-            }
-
-            var read = file.Read(buffer, end, buffer.Length - end);
-            if (read == 0)
-            {
-                if (end > start)
-                {
-                    yield return buffer.AsSpan(start, end - start).ToArray();
-                }
-
-                yield break;
-            }
-
-            end += read;
-        }
-    }
-
-    /// <summary>event_id and ts from one event's JSON, as SinkWorker reads them (ts missing: now).</summary>
-    private static bool TryRead(byte[] json, out Guid id, out DateTimeOffset ts)
-    {
-        id = default;
-        ts = DateTimeOffset.UtcNow;
-        var sawId = false;
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isId = reader.ValueTextEquals("event_id"u8);
-                var isTs = !isId && reader.ValueTextEquals("ts"u8);
-                reader.Read();
-                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
-                {
-                    reader.Skip();
-                }
-                else if (isId && reader.TokenType == JsonTokenType.String)
-                {
-                    sawId = Utf8Parser.TryParse(reader.ValueSpan, out id, out var consumed, 'D') && consumed == 36;
-                }
-                else if (isTs && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var parsed))
-                {
-                    ts = parsed;
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-
-        return sawId;
     }
 }

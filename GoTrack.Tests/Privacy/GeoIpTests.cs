@@ -7,6 +7,7 @@ using GoTrack.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -100,6 +101,20 @@ public sealed class GeoIpTests
         Assert.Equal(default, lookup.Find(IPAddress.Parse("81.2.69.161")));
         Assert.Equal(new GeoInfo("SE", "E", "Linköping"), lookup.Find(IPAddress.Parse("89.160.20.128")));
         Assert.Equal(2, lookup.LookupErrors);
+
+        // The reloader's poll says so once per new batch of errors, then stays quiet until there are more.
+        using var logs = new CapturingLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        using var reloader = new GeoIpReloader(lookup, TimeSpan.FromMinutes(5), TimeProvider.System, factory.CreateLogger<GeoIpReloader>());
+        reloader.Check();
+        reloader.Check();
+        Assert.Equal(new GeoInfo(), lookup.Find(IPAddress.Parse("81.2.69.7")));
+        reloader.Check();
+        var warnings = logs.Lines.Where(l => l.Contains("could not read their record", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, warnings.Length);
+        Assert.Contains("2 lookups", warnings[0], StringComparison.Ordinal);
+        Assert.Contains("1 lookups", warnings[1], StringComparison.Ordinal);
+        Assert.Contains("(3 since start)", warnings[1], StringComparison.Ordinal);
     }
 
     [Fact]
