@@ -23,6 +23,8 @@ catch (OptionsValidationException ex)
     return await StartupErrors.ReportAsync(Console.Error, "GoTrack.Ingest", ex.Failures).ConfigureAwait(false);
 }
 
+ThreadPoolSpin.ForAckMode(options.AckMode);
+
 builder.AddServiceDefaults(IngestServiceCollectionExtensions.TelemetryNames);
 if (ListenAddress.Urls(builder.Configuration, options.ServerAddress, options.OpsAddress) is { Length: > 0 } urls)
 {
