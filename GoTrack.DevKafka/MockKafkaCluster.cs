@@ -80,6 +80,13 @@ public sealed partial class MockKafkaCluster : IDisposable
     /// <summary>Makes every request on the topic fail with <paramref name="error"/> until set back to <see cref="ErrorCode.NoError"/>.</summary>
     public void SetTopicError(string topic, ErrorCode error) => rd_kafka_mock_topic_set_error(Cluster, topic, (int)error);
 
+    /// <summary>
+    /// Makes <paramref name="brokerId"/> the partition's leader, or leaves the partition without one (-1):
+    /// then nothing produced to it is acknowledged, and a message times out after message.timeout.ms.
+    /// </summary>
+    public void SetPartitionLeader(string topic, int partition, int brokerId) =>
+        Check(rd_kafka_mock_partition_set_leader(Cluster, topic, partition, brokerId), "set the leader of " + topic + "/" + partition);
+
     /// <summary>Changes the host and port a broker advertises in metadata (its listener stays where it is).</summary>
     public void SetAdvertisedAddress(int brokerId, string host, int port) => rd_kafka_mock_broker_set_host_port(Cluster, brokerId, host, port);
 
@@ -193,6 +200,9 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     private static partial void rd_kafka_mock_topic_set_error(nint cluster, string topic, int error);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rd_kafka_mock_partition_set_leader(nint cluster, string topic, int partition, int brokerId);
 
     [LibraryImport(Lib)]
     private static partial int rd_kafka_mock_broker_set_down(nint cluster, int brokerId);

@@ -135,7 +135,10 @@ public static class Extensions
     private static bool IsOperationsPath(PathString path) =>
         path.StartsWithSegments(HealthPath) || path.StartsWithSegments(ReadyPath) || path.StartsWithSegments(MetricsPath);
 
-    /// <summary>An operator's view of the checks: each check's status and description, as JSON.</summary>
+    /// <summary>
+    /// An operator's view of the checks: each check's status and description, as JSON. Never an exception's
+    /// text: health answers may be seen by more people than the logs.
+    /// </summary>
     private static Task WriteHealthJson(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
@@ -150,7 +153,14 @@ public static class Extensions
             {
                 json.WriteStartObject(name);
                 json.WriteString("status", entry.Status.ToString());
-                if (entry.Description is not null)
+                if (entry.Exception is { } error)
+                {
+                    // The check threw (or handed an exception back): the health service made its message the
+                    // description, and a message can name a host or carry a connection string. The type only;
+                    // the health service logs the exception itself.
+                    json.WriteString("description", "check failed (" + error.GetType().Name + "); see the log");
+                }
+                else if (entry.Description is not null)
                 {
                     json.WriteString("description", entry.Description);
                 }

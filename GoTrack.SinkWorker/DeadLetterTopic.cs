@@ -1,6 +1,7 @@
 using System.Globalization;
 using Confluent.Kafka;
 using GoTrack.Core.Events;
+using GoTrack.Core.Kafka;
 using GoTrack.Core.Sinks;
 
 namespace GoTrack.SinkWorker;
@@ -11,8 +12,10 @@ namespace GoTrack.SinkWorker;
 /// A batch's offsets are committed only after its dead letters are acknowledged. A dead letter the topic
 /// refuses for good (too large with the added headers, not authorized) goes to DLQ_FALLBACK_PATH instead,
 /// so that it cannot block the partition; other produce failures throw, and the send is retried.
+/// After a fatal producer error (Local_Fatal on every send) the retry sends through a new producer: the
+/// letters are still in hand, and the ones the topic acknowledged are not sent again.
 /// </summary>
-public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWorkerOptions options, SinkWorkerMetrics metrics, DeadLetterFile fallback)
+public sealed class DeadLetterTopic(KafkaProducerHost producers, SinkWorkerOptions options, SinkWorkerMetrics metrics, DeadLetterFile fallback)
 {
     public const string ReasonHeader = "dlq.reason";
     public const string ErrorHeader = "dlq.error";
@@ -38,6 +41,7 @@ public sealed class DeadLetterTopic(IProducer<byte[], byte[]> producer, SinkWork
             return;
         }
 
+        var producer = producers.Current();
         var sends = new Task?[letters.Count];
         for (var i = 0; i < letters.Count; i++)
         {

@@ -36,6 +36,8 @@ public sealed partial class KafkaToPostgresWorker(
     private readonly List<ConsumeResult<byte[], byte[]>> _next = [];
     private readonly HashSet<TopicPartition> _paused = [];
     private Task? _writing;
+    private long _retriesAtFlush;
+    private bool _failingReported;
     private readonly CancellationTokenSource _abort = new();
     private readonly LogThrottle _throttle = new(time, TimeSpan.FromSeconds(10));
 
@@ -125,11 +127,23 @@ public sealed partial class KafkaToPostgresWorker(
     /// lasts (max.poll.interval.ms counts time between polls) and takes part in rebalances, and no new
     /// message piles up in memory. When the write succeeds the offsets are committed and fetching resumes.
     /// </summary>
+    /// <remarks>
+    /// A write that is only slow pauses too (polling on is what keeps the membership, and a paused consumer
+    /// piles nothing up), but it is not reported: the operator is told the write keeps failing only once an
+    /// attempt of this batch has failed and been retried. Before, any write longer than a poll slice logged
+    /// a failure warning and a resume.
+    /// </remarks>
     private void WaitForWrite()
     {
         if (!_writing!.Wait(PollSlice))
         {
             PauseAssigned();
+            if (!_failingReported && metrics.RetriesTotal != _retriesAtFlush)
+            {
+                _failingReported = true;
+                LogPaused(logger, _paused.Count);
+            }
+
             if (Poll(PollSlice) is { } straggler)
             {
                 _next.Add(straggler); // fetched before the pause took effect: the next batch's first
@@ -174,7 +188,6 @@ public sealed partial class KafkaToPostgresWorker(
         {
             consumer.Pause(toPause);
             _paused.UnionWith(toPause);
-            LogPaused(logger, toPause.Count);
         }
     }
 
@@ -191,8 +204,17 @@ public sealed partial class KafkaToPostgresWorker(
         if (toResume.Count > 0)
         {
             consumer.Resume(toResume);
-            LogResumed(logger, toResume.Count);
+            if (_failingReported)
+            {
+                LogResumed(logger, toResume.Count);
+            }
+            else
+            {
+                LogResumedAfterSlowWrite(logger, toResume.Count);
+            }
         }
+
+        _failingReported = false;
     }
 
     /// <summary>
@@ -243,6 +265,8 @@ public sealed partial class KafkaToPostgresWorker(
     /// <summary>Writes the batch (its messages are read before the first await, so the list may change after).</summary>
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
+        // Runs on the loop's thread up to the first await: WaitForWrite compares with this.
+        _retriesAtFlush = metrics.RetriesTotal;
         metrics.Batch(_batch.Count);
         var records = new List<Record>(_batch.Count);
         var sources = new Dictionary<Record, ConsumeResult<byte[], byte[]>>(_batch.Count, ReferenceEqualityComparer.Instance);
@@ -400,11 +424,14 @@ public sealed partial class KafkaToPostgresWorker(
     [LoggerMessage(EventId = 406, Level = LogLevel.Warning, Message = "Partitions were revoked while the write kept failing; the {Count} messages in hand stay uncommitted for their next owner.")]
     private static partial void LogRevokeGaveUp(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "The write keeps failing: {Count} partitions paused; polling on, so this instance keeps them.")]
+    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "The write keeps failing (an attempt failed and is retried): {Count} partitions paused; polling on, so this instance keeps them.")]
     private static partial void LogPaused(ILogger logger, int count);
 
     [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "The write succeeded: {Count} partitions resumed.")]
     private static partial void LogResumed(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Debug, Message = "A slow write finished: {Count} partitions resumed.")]
+    private static partial void LogResumedAfterSlowWrite(ILogger logger, int count);
 
     [LoggerMessage(EventId = 405, Level = LogLevel.Error, Message = "SHUTDOWN_TIMEOUT ran out with {Count} messages written but not committed, or not written; they are read again after the restart.")]
     private static partial void LogShutdownTimedOut(ILogger logger, int count);

@@ -44,10 +44,12 @@ public static partial class SinkWorkerHostingExtensions
 
         // Poison can only be set aside if the dead-letter topic is there: not ready without it.
         // Made once (the health service calls a registration's factory on every check): a probe owns a native client.
-        services.AddKeyedSingleton(DeadLetterTopic.ProbeKey, (sp, _) => new KafkaMetadataProbe(
-            new DependentAdminClientBuilder(sp.GetRequiredService<IProducer<byte[], byte[]>>().Handle).Build(),
-            options.DeadLetterTopic,
-            KafkaMetadataProbe.DefaultTimeout));
+        // Over the current producer's connections, as the producer is replaced after a fatal error.
+        services.AddKeyedSingleton(DeadLetterTopic.ProbeKey, (sp, _) =>
+        {
+            var producers = sp.GetRequiredService<KafkaProducerHost>();
+            return new KafkaMetadataProbe(() => producers.Admin, options.DeadLetterTopic, KafkaMetadataProbe.DefaultTimeout);
+        });
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             "kafka-dlq", sp => sp.GetRequiredKeyedService<KafkaMetadataProbe>(DeadLetterTopic.ProbeKey), HealthStatus.Unhealthy, [Extensions.ReadyTag]));
 

@@ -17,6 +17,7 @@ public sealed class SinkWorkerMetrics
     private readonly Counter<long> _commitFailures;
     private readonly Counter<long> _revoked;
     private long _revokedTotal;
+    private long _retriesTotal;
 
     public SinkWorkerMetrics(IMeterFactory meterFactory)
     {
@@ -61,7 +62,14 @@ public sealed class SinkWorkerMetrics
         _writeLatency.Record(latency.TotalSeconds);
     }
 
-    public void Retry() => _retries.Add(1);
+    public void Retry()
+    {
+        _retries.Add(1);
+        Interlocked.Increment(ref _retriesTotal);
+    }
+
+    /// <summary>Failed attempts retried since start (the counter's value: the worker tells slow writes from failing ones by it).</summary>
+    public long RetriesTotal => Interlocked.Read(ref _retriesTotal);
 
     public void DeadLetter(string reason, int count = 1) => _deadLetters.Add(count, new KeyValuePair<string, object?>("reason", reason));
 

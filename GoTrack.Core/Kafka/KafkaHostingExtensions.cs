@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Confluent.Kafka;
 using GoTrack.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,9 @@ public static partial class KafkaHostingExtensions
     /// <summary>The DI key of the consumer's <see cref="KafkaMetadataProbe"/> (the producer's is unkeyed).</summary>
     public const string ConsumerProbeKey = "gotrack-kafka-consumer";
 
+    /// <summary>Exported as <c>gotrack_kafka_producer_rebuilds_total</c>.</summary>
+    public const string RebuildsInstrument = "gotrack.kafka.producer.rebuilds";
+
     /// <summary>
     /// Registers <c>IProducer&lt;byte[], byte[]&gt;</c> and a <see cref="KafkaMetadataProbe"/> over its
     /// connections. With <paramref name="healthTags"/>, the probe is also a health check named
@@ -36,22 +40,25 @@ public static partial class KafkaHostingExtensions
             var stats = sp.GetRequiredService<KafkaStatistics>();
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("GoTrack.Kafka.Producer");
             var throttle = new LogThrottle(TimeProvider.System, TimeSpan.FromSeconds(10));
-            return new KafkaProducerHost(onFatal => new ProducerBuilder<byte[], byte[]>(options.ToProducerConfig())
+            var host = new KafkaProducerHost(onFatal => new ProducerBuilder<byte[], byte[]>(options.ToProducerConfig())
                 .SetStatisticsHandler((_, json) => stats.Post(json))
                 .SetLogHandler((_, m) => OnLog(logger, m))
                 .SetErrorHandler((_, e) =>
                 {
-                    OnError(logger, throttle, e);
+                    OnError(logger, throttle, e, producer: true);
                     if (e.IsFatal)
                     {
                         onFatal();
                     }
                 })
                 .Build(), logger);
+
+            // An observable counter: exported at 0 from the first scrape, so increase() sees the first rebuild.
+            sp.GetRequiredService<IMeterFactory>().Create(KafkaTelemetry.MeterName).CreateObservableCounter(
+                RebuildsInstrument, () => (long)host.Rebuilds, "{rebuild}", "Times the Kafka producer was replaced after a fatal error.");
+            return host;
         });
 
-        // The first producer, for code that sends without rebuilding (SinkWorker's dead letters).
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<KafkaProducerHost>().Current());
         builder.Services.AddSingleton(sp =>
         {
             var host = sp.GetRequiredService<KafkaProducerHost>();
@@ -94,7 +101,7 @@ public static partial class KafkaHostingExtensions
             var consumer = new ConsumerBuilder<byte[], byte[]>(options.ToConsumerConfig(groupId))
                 .SetStatisticsHandler((_, json) => stats.Post(json))
                 .SetLogHandler((_, m) => OnLog(logger, m))
-                .SetErrorHandler((_, e) => OnError(logger, throttle, e));
+                .SetErrorHandler((_, e) => OnError(logger, throttle, e, producer: false));
             configure?.Invoke(sp, consumer);
             return consumer.Build();
         });
@@ -136,11 +143,16 @@ public static partial class KafkaHostingExtensions
         LogLibrdkafka(logger, level, m.Name, m.Facility, m.Message);
     }
 
-    private static void OnError(ILogger logger, LogThrottle throttle, Error e)
+    private static void OnError(ILogger logger, LogThrottle throttle, Error e, bool producer)
     {
-        if (e.IsFatal)
+        if (e.IsFatal && producer)
         {
-            LogFatal(logger, e.Code, e.Reason);
+            LogProducerFatal(logger, e.Code, e.Reason);
+        }
+        else if (e.IsFatal)
+        {
+            // GoTrack's consumers use no static membership (group.instance.id), the only source of a consumer's fatal errors.
+            LogConsumerFatal(logger, e.Code, e.Reason);
         }
         else if (throttle.ShouldLog(out var suppressed))
         {
@@ -154,6 +166,9 @@ public static partial class KafkaHostingExtensions
     [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Kafka client error {Code}: {Reason}. librdkafka retries by itself. {Suppressed} more since the last line.")]
     private static partial void LogClientError(ILogger logger, ErrorCode code, string reason, long suppressed);
 
-    [LoggerMessage(EventId = 322, Level = LogLevel.Critical, Message = "Kafka client fatal error {Code}: {Reason}. Ingest's kafka sink replaces its producer before the next attempt; other clients must be restarted.")]
-    private static partial void LogFatal(ILogger logger, ErrorCode code, string reason);
+    [LoggerMessage(EventId = 322, Level = LogLevel.Critical, Message = "Kafka producer fatal error {Code}: {Reason}. The producer is replaced before its next send (Ingest's kafka sink, SinkWorker's dead letters); what the broker had not acknowledged is sent again.")]
+    private static partial void LogProducerFatal(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(EventId = 324, Level = LogLevel.Critical, Message = "Kafka consumer fatal error {Code}: {Reason}. The consumer cannot recover: restart the process.")]
+    private static partial void LogConsumerFatal(ILogger logger, ErrorCode code, string reason);
 }

@@ -42,6 +42,12 @@ public sealed class KafkaMetadataProbe(Func<IAdminClient> adminSource, string to
             // The error's code only: its reason text can name brokers.
             return HealthCheckResult.Unhealthy("no Kafka broker answered within " + timeout.TotalSeconds + " s (" + e.Error.Code + ")");
         }
+        catch (InvalidOperationException e)
+        {
+            // ObjectDisposedException among them: the admin client was taken just as the producer it shares
+            // was replaced after a fatal error (or at shutdown). The next probe uses the new one. Type only.
+            return HealthCheckResult.Unhealthy("the Kafka client was closed or being replaced (" + e.GetType().Name + ")");
+        }
     }
 
     public void Dispose() => owned?.Dispose();

@@ -18,7 +18,7 @@ public static class PostgresSettings
         new("PG_TABLE", "events_json", "Table to write: name or schema.name, letters, digits and '_' only (folded to lower case, at most 50 characters per part)."),
         new("PG_BATCH_SIZE", "500", "Events per Postgres batch (overrides BATCH_SIZE for this sink)."),
         new("PG_FLUSH_MS", "500", "How long the Postgres sink waits to fill a batch (overrides FLUSH_INTERVAL_MS for this sink)."),
-        new("PG_COPY", "true", "true: binary COPY into a temporary staging table, then INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING. false: multi-row INSERT ... ON CONFLICT DO NOTHING."),
+        new("PG_COPY", "true", "true: binary COPY straight into the table; a batch that meets a stored event_id (23505) goes through a temporary staging table and INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING. false: multi-row INSERT ... ON CONFLICT DO NOTHING."),
         new("PG_AUTO_MIGRATE", "true", "Create the table and its indexes when missing (under an advisory lock, safe with many instances)."),
         new("PG_DLQ_PATH", "<LOG_PATH's folder>/postgres.dead-letter.ndjson", "NDJSON file for events Postgres refuses for good (for example a \\u0000 in a string), one line each with the error."),
         new("PG_HEALTH_TIMEOUT_MS", "2000", "/readyz runs SELECT 1 against Postgres and reports not ready when it takes longer than this."),

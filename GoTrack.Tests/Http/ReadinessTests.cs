@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using GoTrack.Core.Sinks;
+using GoTrack.Tests.Kafka;
 using GoTrack.Tests.Support;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -68,6 +70,78 @@ public sealed class ReadinessTests
         Assert.DoesNotContain("not-a-dir", body, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", body, StringComparison.Ordinal);
         Assert.Equal("Healthy", checks.GetProperty("log-headroom").GetProperty("status").GetString());
+    }
+
+    /// <summary>
+    /// The other way to fail: the sink's own check says no (every broker down) while nothing is written, so
+    /// no write fails. Degraded with 200 until the grace has passed, then 503; the body names the topic
+    /// and an error code, never a broker's address.
+    /// </summary>
+    [Fact]
+    public async Task An_unreachable_sink_with_no_traffic_is_degraded_with_200_until_the_grace_has_passed_then_not_ready()
+    {
+        using var kafka = new MockKafka();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = new IngestFactory(kafka.IngestSettings(("READY_SINK_GRACE_MS", "60000"), ("FLUSH_INTERVAL_MS", "0")), clock);
+        using var client = factory.CreateClient();
+        var (status, checks) = await ReadyAsync(client);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", checks.GetProperty("sink-kafka").GetProperty("status").GetString());
+
+        kafka.Cluster.SetBrokerDown();
+        (status, checks) = await ReadyAsync(client); // the first probe that finds no broker starts the clock
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Degraded", checks.GetProperty("sink-kafka").GetProperty("status").GetString());
+
+        clock.Advance(TimeSpan.FromSeconds(59));
+        (status, checks) = await ReadyAsync(client);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var sink = checks.GetProperty("sink-kafka");
+        Assert.Equal("Degraded", sink.GetProperty("status").GetString());
+        Assert.StartsWith("not reachable for 59 s (no Kafka broker answered", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("; 0 events (0 bytes) waiting", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        (status, checks) = await ReadyAsync(client);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        sink = checks.GetProperty("sink-kafka");
+        Assert.Equal("Unhealthy", sink.GetProperty("status").GetString());
+        Assert.StartsWith("not reachable for 61 s", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Null(factory.Services.GetRequiredService<EventPipeline>().Runner("kafka").FailingFor);
+
+        // No broker address in the answer: neither the bootstrap host nor any broker's port.
+        var body = checks.ToString();
+        Assert.DoesNotContain("127.0.0.1", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("localhost", body, StringComparison.Ordinal);
+        foreach (var broker in kafka.Bootstrap.Split(','))
+        {
+            Assert.DoesNotContain(broker[(broker.LastIndexOf(':') + 1)..], body, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A check that throws: the health service puts the exception's message in the description, and a
+    /// message can name a host or carry a connection string. The answer gives the exception's type only.
+    /// </summary>
+    [Fact]
+    public async Task A_check_that_throws_shows_its_exception_type_never_its_message()
+    {
+        using var factory = new IngestFactory();
+        using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(services => services.AddHealthChecks().AddCheck(
+            "throws",
+            () => throw new InvalidOperationException("could not reach db-7.internal.example:5432 (Password=hunter2)"),
+            [Extensions.ReadyTag])));
+        using var client = app.CreateClient();
+        using var response = await client.GetAsync("/readyz");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.DoesNotContain("db-7.internal.example", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("5432", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", body, StringComparison.Ordinal);
+        var check = JsonDocument.Parse(body).RootElement.GetProperty("checks").GetProperty("throws");
+        Assert.Equal("Unhealthy", check.GetProperty("status").GetString());
+        Assert.Equal("check failed (InvalidOperationException); see the log", check.GetProperty("description").GetString());
     }
 
     [Fact]

@@ -135,6 +135,7 @@ public sealed class MemoryEventLogStressTests
         var log = new MemoryEventLog(new EventLogOptions { MaxEvents = 500, MaxBytes = 1 << 20 });
         var readers = new[] { log.OpenReader("a"), log.OpenReader("b"), log.OpenReader("c") };
         var accepted = new System.Collections.Concurrent.ConcurrentDictionary<Guid, byte>();
+        var full = 0;
         var appenders = Enumerable.Range(0, 8).Select(a => Task.Run(async () =>
         {
             var random = new Random(a);
@@ -153,6 +154,7 @@ public sealed class MemoryEventLogStressTests
                 else
                 {
                     Assert.Equal(AppendResult.Full, result);
+                    Interlocked.Increment(ref full);
                     await Task.Yield();
                 }
             }
@@ -194,6 +196,9 @@ public sealed class MemoryEventLogStressTests
 
         await Task.WhenAll(appenders);
         log.Complete();
+
+        // The full path was taken: a log that never filled would test only half of what it claims.
+        Assert.True(full > 0, "no append found the log full");
         var results = await Task.WhenAll(consumers);
 
         foreach (var seen in results)

@@ -28,6 +28,9 @@ public sealed class SettingsTests
         Assert.Equal(1024 * 1024, o.MaxBodyBytes);
         Assert.Equal("memory", o.AckMode);
         Assert.Equal(TimeSpan.FromSeconds(20), o.Runner.ShutdownTimeout);
+
+        // The seed has ./events.ndjson; ours keeps the file with the WAL and the rotated logs (see the README's table).
+        Assert.Equal("./data/events.ndjson", o.Ndjson.Path);
     }
 
     [Theory]
