@@ -83,6 +83,7 @@ public sealed class SinkRunnerTests
 
         stuck.Gate.SetResult();
         await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(100, stuck.Delivered.Count);
         Assert.Equal(100, stuck.Delivered.Distinct().Count());
     }
 
@@ -126,6 +127,7 @@ public sealed class SinkRunnerTests
         }));
         await Task.WhenAll(tasks);
         await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(1000, sink.Delivered.Count);
         Assert.Equal(1000, sink.Delivered.Distinct().Count());
         Assert.Equal(0, pipeline.Log.Usage.Events);
     }
