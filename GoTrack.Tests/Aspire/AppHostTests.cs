@@ -73,5 +73,11 @@ public sealed class AppHostTests : IAsyncLifetime
         var test = Assert.Single(await Sql.RowsAsync(_rig.Check, "select payload->>'event_id', payload->>'url' from events_json where payload->>'e' = 'test_event'"));
         Assert.Equal(TestEventCommand.PageUrl, test[1]);
         Assert.Contains((string)test[0]!, result.Message, StringComparison.Ordinal);
+
+        // Once: Postgres cannot show a second copy (event_id is its unique key), the topic can. Read to
+        // each partition's high watermark: exactly the 101 events, each once.
+        var messages = await _rig.Kafka.ReadAsync(101);
+        Assert.Equal(101, messages.Count);
+        Assert.Equal(101, messages.Select(m => m.Key()).Distinct().Count());
     }
 }

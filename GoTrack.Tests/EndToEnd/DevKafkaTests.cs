@@ -57,16 +57,33 @@ public sealed class DevKafkaTests(PublishedIngest published) : IDisposable
                     GroupId = "readme",
                     AutoOffsetReset = AutoOffsetReset.Earliest,
                 }).Build();
+                // Up to each partition's high watermark, not until 20 arrived: a 21st message would be read too.
+                var remaining = new Dictionary<int, long>();
+                for (var p = 0; p < 2; p++)
+                {
+                    var high = consumer.QueryWatermarkOffsets(new TopicPartition("gotrack.events", p), TimeSpan.FromSeconds(10)).High.Value;
+                    if (high > 0)
+                    {
+                        remaining[p] = high;
+                    }
+                }
+
                 consumer.Subscribe("gotrack.events");
                 var got = new List<string>();
                 var deadline = DateTime.UtcNow.AddSeconds(30);
-                while (got.Count < 20 && DateTime.UtcNow < deadline)
+                while (remaining.Count > 0 && DateTime.UtcNow < deadline)
                 {
                     if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { Message: not null } r)
                     {
                         got.Add(r.Message.Value);
+                        if (remaining.TryGetValue(r.Partition.Value, out var high) && r.Offset.Value + 1 >= high)
+                        {
+                            remaining.Remove(r.Partition.Value);
+                        }
                     }
                 }
+
+                Assert.True(remaining.Count == 0, "partitions not read to their high watermark: " + string.Join(", ", remaining.Keys));
 
                 consumer.Close();
                 return got;

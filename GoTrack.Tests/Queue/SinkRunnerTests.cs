@@ -12,17 +12,29 @@ namespace GoTrack.Tests.Queue;
 
 public sealed class SinkRunnerTests
 {
-    private static (ServiceProvider Services, EventPipeline Pipeline) Pipeline(EventLogOptions log, params FakeSink[] sinks)
+    private static (ServiceProvider Services, EventPipeline Pipeline) Pipeline(EventLogOptions log, params FakeSink[] sinks) =>
+        Pipeline(log, null, sinks);
+
+    /// <param name="frozen">
+    /// A clock that never moves: the linger never ends, so a batch is taken only when full (or the log is
+    /// complete), and retries have no delay. Batching is then exact, whatever the machine's load.
+    /// </param>
+    private static (ServiceProvider Services, EventPipeline Pipeline) Pipeline(EventLogOptions log, TimeProvider? frozen, params FakeSink[] sinks)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Warning));
         services.AddMetrics();
+        if (frozen is not null)
+        {
+            services.AddSingleton(frozen);
+        }
+
         var runner = new SinkRunnerOptions
         {
             BatchSize = 10,
             FlushInterval = TimeSpan.FromMilliseconds(5),
-            RetryBaseDelay = TimeSpan.FromMilliseconds(1),
-            RetryMaxDelay = TimeSpan.FromMilliseconds(20),
+            RetryBaseDelay = frozen is null ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero,
+            RetryMaxDelay = frozen is null ? TimeSpan.FromMilliseconds(20) : TimeSpan.Zero,
             WorkerConcurrency = 4,
         };
         services.AddEventPipeline(log, runner, sinks.Select(s => s.Name));
@@ -41,7 +53,7 @@ public sealed class SinkRunnerTests
     public async Task A_sink_that_fails_n_times_gets_every_batch_retried_and_nothing_is_lost()
     {
         var flaky = new FakeSink("flaky", failFirst: 7);
-        var (sp, pipeline) = Pipeline(new EventLogOptions(), flaky);
+        var (sp, pipeline) = Pipeline(new EventLogOptions(), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(), flaky);
         await using var _ = sp;
         await pipeline.StartAsync(default);
         var sent = new List<Guid>();
@@ -54,7 +66,9 @@ public sealed class SinkRunnerTests
 
         await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
         Assert.Equal(sent.Order(), flaky.Delivered.Order());
-        Assert.True(flaky.Attempts >= 7 + 25);
+        // 250 records in full batches of 10 (the frozen linger never cuts one short): 25 writes, plus the 7 that failed.
+        Assert.Equal(7 + 25, flaky.Attempts);
+        Assert.Equal(250, flaky.Delivered.Count);
         Assert.Equal(0, pipeline.Runner("flaky").ConsecutiveFailures);
     }
 
@@ -83,6 +97,7 @@ public sealed class SinkRunnerTests
 
         stuck.Gate.SetResult();
         await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(100, stuck.Delivered.Count);
         Assert.Equal(100, stuck.Delivered.Distinct().Count());
     }
 
@@ -126,6 +141,7 @@ public sealed class SinkRunnerTests
         }));
         await Task.WhenAll(tasks);
         await pipeline.StoppedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+        Assert.Equal(1000, sink.Delivered.Count);
         Assert.Equal(1000, sink.Delivered.Distinct().Count());
         Assert.Equal(0, pipeline.Log.Usage.Events);
     }

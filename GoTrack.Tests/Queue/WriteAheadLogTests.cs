@@ -372,10 +372,44 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.True(log.SegmentPaths().Count > 2);
         log.Dispose();
 
-        using var reopened = new WriteAheadLog(options);
+        var clock = new TimerCountingClock();
+        using var reopened = new WriteAheadLog(options, clock);
         reopened.Maintain();
-        await Task.Delay(50); // the background loop, every millisecond, must not delete either
+
+        // The background loop must not delete either: five of its ticks, each seen to run. The loop arms
+        // one timer per round and arms the next only after that round's cursors and deletion are done.
+        for (var round = 1; round <= 5; round++)
+        {
+            await WaitForTimersAsync(clock, round);
+            clock.Advance(options.CursorInterval);
+        }
+
+        await WaitForTimersAsync(clock, 6);
         var reader = reopened.OpenReader("log");
         Assert.Equal(records.Select(r => r.EventId), (await ReadAll(reader, 60)).Select(r => r.EventId));
+    }
+
+    private static async Task WaitForTimersAsync(TimerCountingClock clock, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (clock.TimersCreated < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the maintenance loop armed {clock.TimersCreated} timers, not {count}");
+            await Task.Delay(1);
+        }
+    }
+
+    /// <summary>A fake clock that counts the timers made on it: each Task.Delay of the maintenance loop is one.</summary>
+    private sealed class TimerCountingClock : Microsoft.Extensions.Time.Testing.FakeTimeProvider
+    {
+        private int _timers;
+
+        public int TimersCreated => Volatile.Read(ref _timers);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _timers);
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }

@@ -26,6 +26,8 @@ public sealed class SinkWorkerRig : IAsyncDisposable
     public const string DeadLetterTopic = MockKafka.Topic + ".dlq";
 
     private readonly IProducer<byte[], byte[]> _producer;
+    private readonly List<System.Diagnostics.Metrics.MeterListener> _listeners = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _counters = new(StringComparer.Ordinal);
     private NpgsqlDataSource? _check;
 
     private SinkWorkerRig(MockKafka kafka, PostgresServer server, string database)
@@ -94,8 +96,48 @@ public sealed class SinkWorkerRig : IAsyncDisposable
 
         Worker.SinkWorkerHostingExtensions.AddGoTrackSinkWorker(builder);
         var host = builder.Build();
+        ListenToCounters(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         await host.StartAsync();
         return host;
+    }
+
+    /// <summary>
+    /// A SinkWorker counter (for example <c>gotrack.sinkworker.events</c>) summed over every host this rig
+    /// started: a listener on each host's own meter factory, attached before the host starts, so the sum is
+    /// exact whatever else runs in the test process.
+    /// </summary>
+    public long WorkerCounter(string name) => _counters.GetValueOrDefault(name);
+
+    private void ListenToCounters(System.Diagnostics.Metrics.IMeterFactory factory)
+    {
+        var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Meter.Name == Worker.SinkWorkerMetrics.MeterName
+                    && instrument is System.Diagnostics.Metrics.Counter<long>)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _counters.AddOrUpdate(instrument.Name, value, (_, v) => v + value));
+        listener.Start();
+        lock (_listeners)
+        {
+            _listeners.Add(listener);
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds (30 s at most), then fails naming <paramref name="what"/>.</summary>
+    public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            await Task.Delay(50);
+        }
     }
 
     public static async Task<HealthReport> ReadinessAsync(IHost host) =>
@@ -181,6 +223,11 @@ public sealed class SinkWorkerRig : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        lock (_listeners)
+        {
+            _listeners.ForEach(l => l.Dispose());
+        }
+
         _producer.Dispose();
         if (_check is not null)
         {

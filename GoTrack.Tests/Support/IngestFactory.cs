@@ -31,7 +31,8 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>
         {
             ["LOG_PATH"] = _dir.File("events.ndjson"),
-            ["FLUSH_INTERVAL_MS"] = "10",
+            // 0: a sink takes what is there at once (ReaderWait.ShouldTake), so no test waits on a real-clock linger.
+            ["FLUSH_INTERVAL_MS"] = "0",
             ["SERVER_ADDR"] = null,
         };
         foreach (var (k, v) in settings ?? [])
@@ -103,6 +104,17 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         return _events!.Get(outcome);
     }
 
+    /// <summary>
+    /// A counter of this host alone, summed over its measurements with the tag sink=<paramref name="sink"/>:
+    /// for example gotrack.sink_failures (gotrack_sink_failures_total{sink}). /metrics may also show other
+    /// hosts of the same process, this does not.
+    /// </summary>
+    public long SinkCounter(string instrument, string sink)
+    {
+        _ = Services;
+        return _events!.Sum(instrument, sink);
+    }
+
     protected override IHost CreateHost(IHostBuilder builder)
     {
         var host = base.CreateHost(builder);
@@ -115,22 +127,28 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
         private readonly Dictionary<string, long> _totals = new(StringComparer.Ordinal);
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Instrument, string Sink), long> _sums = new();
         private readonly Lock _gate = new();
 
         public EventCounts(System.Diagnostics.Metrics.IMeterFactory factory)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == "gotrack.events")
+                if (ReferenceEquals(instrument.Meter.Scope, factory)
+                    && (instrument.Name == "gotrack.events" || instrument is System.Diagnostics.Metrics.Counter<long>))
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
                 foreach (var tag in tags)
                 {
-                    if (tag.Key == "outcome" && tag.Value is string outcome)
+                    if (!instrument.IsObservable && tag.Key == "sink" && tag.Value is string sink)
+                    {
+                        _sums.AddOrUpdate((instrument.Name, sink), value, (_, v) => v + value);
+                    }
+                    else if (instrument.IsObservable && tag.Key == "outcome" && tag.Value is string outcome)
                     {
                         _totals[outcome] = value;
                     }
@@ -148,6 +166,8 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
                 return _totals.GetValueOrDefault(outcome);
             }
         }
+
+        public long Sum(string instrument, string sink) => _sums.GetValueOrDefault((instrument, sink));
 
         public void Dispose() => _listener.Dispose();
     }
