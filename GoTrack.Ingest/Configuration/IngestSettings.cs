@@ -54,7 +54,7 @@ public static class IngestSettings
             new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one."),
             new("WRITE_KEYS", "", "Accepted write keys, 'key:source,key2:source2' or '@/path/to/file' (one key:source per line). Set: /v1/* refuses a missing or unknown key with 401, the pixel and /collect take it as ?write_key= (or Basic auth), and each event records its source. Unset: intake is open. A key identifies a source; it is not a secret."),
             new("RATE_LIMIT_IP_PER_SEC", "0", "Events per second one client address may send (a second's worth may come at once); more answers 429 with Retry-After. 0: no limit."),
-            new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit."),
+            new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit. Set, it needs WRITE_KEYS (the start fails without it: without keys there is nothing to limit per key)."),
             new("TRACKER_PATH", IntakePaths.DefaultTrackerPath, "Path of the tracker script (cached an hour, ETag); it is also served at its hashed URL, /t.<hash>.js for /t.js, cached a year, immutable."),
             new("PIXEL_PATHS", "", "More paths the pixel answers at, comma-separated (/px.gif stays): names ad-block lists don't know. The tracker's last fallback uses the first."),
             new("COLLECT_PATHS", "", "More paths /collect answers at, comma-separated (/collect stays). The tracker sends to the first."),

@@ -9,6 +9,15 @@ namespace GoTrack.Ingest.Intake;
 /// host's <see cref="TimeProvider"/> (so tests drive it with a fake clock). Client addresses are partitioned
 /// into a fixed number of buckets by a keyed hash, so memory stays bounded however many addresses arrive
 /// (addresses that share a bucket share its budget); write keys are few (WRITE_KEYS) and each has its own.
+/// <para>
+/// Why not <see cref="PartitionedRateLimiter.Create{TResource, TPartitionKey}"/>, even with bounded (hash-slot)
+/// keys: its implementation (dotnet/runtime, DefaultPartitionedRateLimiter) looks every acquire up in one
+/// dictionary under one lock shared by all partitions; a 100 ms timer on the real clock calls TryReplenish on
+/// every replenishing limiter (ours refill on the host's TimeProvider, once a second, so tests can drive them:
+/// that timer would refill them ten times a second on the wall clock); and a limiter idle for 10 s is removed
+/// and disposed, to be created again, full, on the next request. The fixed array keeps the per-request work to a
+/// hash and one limiter, with nothing shared, allocated or recreated (IntakeGateTests.Address_partitions_are_bounded_...).
+/// </para>
 /// </summary>
 public sealed class IntakeRateLimits : IDisposable
 {

@@ -21,6 +21,13 @@ internal static class SegmentMessage
     /// <summary>The oldest client time taken as it is; anything earlier (a clock at 1970) is clamped.</summary>
     private static readonly DateTimeOffset Floor = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>
+    /// How far ahead of the receive time a client time may be and still count as ordinary skew (a clock a little
+    /// fast, timestamp and sentAt read at different moments): it is set to the receive time, not counted.
+    /// Further ahead is a broken clock, clamped and counted in gotrack_client_ts_clamped_total.
+    /// </summary>
+    public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+
     public readonly record struct Facts(string? UserAgent, IPAddress? Ip, DateTimeOffset? ClientTs, bool Clamped);
 
     /// <summary>The message type a path names: /v1/track or /v1/t, and so on; null for batch or an unknown path.</summary>
@@ -72,7 +79,7 @@ internal static class SegmentMessage
         var type = Text(message, "type") ?? pathType;
         var e = type switch
         {
-            "track" => Text(message, "event"),
+            "track" => Text(message, "event") is { Length: > 0 } name ? name : null, // "" would become /collect's default, a pageview
             "page" => "pageview",
             "screen" => "screen",
             "identify" => "identify",
@@ -91,9 +98,15 @@ internal static class SegmentMessage
             return type == "track" ? "a track message needs an event name" : $"unknown message type '{type}'";
         }
 
-        var context = Member(message, "context") ?? Member(batch, "context");
+        // A batch's context and integrations apply to a message that has none of its own; what of the batch
+        // does not apply is kept under props.segment.batch (below).
+        var ownContext = message.TryGetProperty("context", out var messageContext);
+        var context = ownContext ? (messageContext.ValueKind == JsonValueKind.Object ? messageContext : null) : Member(batch, "context");
+        var batchContextApplied = !ownContext && context is not null;
+        var batchIntegrationsApplied = !message.TryGetProperty("integrations", out _) && Member(batch, "integrations") is not null;
         var page = context is { } c ? Member(c, "page") : null;
-        var properties = Member(message, type is "identify" or "group" ? "traits" : "properties");
+        var mappedProps = type is "identify" or "group" ? "traits" : "properties";
+        var properties = Member(message, mappedProps);
 
         using var w = new Utf8JsonWriter(output);
         w.WriteStartObject();
@@ -103,9 +116,11 @@ internal static class SegmentMessage
         }
 
         w.WriteString("e"u8, e);
+        var uidWritten = false;
         if (!anonymize && Text(message, "userId") is { Length: > 0 } userId)
         {
             w.WriteString("uid"u8, userId);
+            uidWritten = true;
         }
 
         var url = (page is { } p ? Text(p, "url") : null) ?? (properties is { } pr && type == "page" ? Text(pr, "url") : null);
@@ -142,13 +157,20 @@ internal static class SegmentMessage
             }
         }
 
-        // Everything else of the message, so nothing is dropped; what became a field above is not repeated,
-        // and the sender's address and user agent are not kept here (they are the event's, as IP_MODE says).
+        // Everything else of the message, so nothing is dropped: only what became a field above is not repeated
+        // (event of a track, a userId that is the uid, the properties or traits that are props), and what the
+        // privacy policy keeps out: the write key, the sender's address and user agent (they are the event's, as
+        // IP_MODE says), and under PRIVACY_MODE=anonymize the identifiers (README, "What is mapped where").
+        var hasOwnBatchMember = message.TryGetProperty("batch", out _);
         w.WriteStartObject(ownSegmentKey ? "segment_message"u8 : "segment"u8);
         foreach (var member in message.EnumerateObject())
         {
-            if (member.NameEquals("event"u8) || member.NameEquals("userId"u8) || member.NameEquals("properties"u8)
-                || member.NameEquals("traits"u8) || member.NameEquals("context"u8) || member.NameEquals("writeKey"u8)
+            if ((member.NameEquals("event"u8) && type == "track")
+                || (member.NameEquals("userId"u8) && (uidWritten || anonymize))
+                || (member.NameEquals("properties"u8) && mappedProps == "properties" && properties is not null)
+                || (member.NameEquals("traits"u8) && (mappedProps == "traits" ? properties is not null : anonymize))
+                || (member.NameEquals("context"u8) && context is not null)
+                || member.NameEquals("writeKey"u8)
                 || (anonymize && (member.NameEquals("anonymousId"u8) || member.NameEquals("previousId"u8))))
             {
                 continue;
@@ -164,22 +186,51 @@ internal static class SegmentMessage
 
         if (context is { } kept)
         {
-            w.WriteStartObject("context"u8);
-            foreach (var member in kept.EnumerateObject())
+            w.WritePropertyName("context"u8);
+            WriteContext(w, kept, anonymize);
+        }
+
+        if (batchIntegrationsApplied && Member(batch, "integrations") is { } integrations)
+        {
+            w.WritePropertyName("integrations"u8);
+            integrations.WriteTo(w);
+        }
+
+        // The rest of a /v1/batch envelope: its sentAt, a context or integrations the message overrode, any
+        // other member. Never the batch array itself or the write key.
+        if (batch.ValueKind == JsonValueKind.Object)
+        {
+            var started = false;
+            foreach (var member in batch.EnumerateObject())
             {
-                if (!member.NameEquals("ip"u8) && !member.NameEquals("userAgent"u8) && !(anonymize && member.NameEquals("traits"u8)))
+                if (member.NameEquals("batch"u8) || member.NameEquals("writeKey"u8)
+                    || (member.NameEquals("context"u8) && batchContextApplied)
+                    || (member.NameEquals("integrations"u8) && batchIntegrationsApplied))
+                {
+                    continue;
+                }
+
+                if (!started)
+                {
+                    w.WriteStartObject(hasOwnBatchMember ? "segment_batch"u8 : "batch"u8);
+                    started = true;
+                }
+
+                if (member.NameEquals("context"u8) && member.Value.ValueKind == JsonValueKind.Object)
+                {
+                    w.WritePropertyName("context"u8);
+                    WriteContext(w, member.Value, anonymize);
+                }
+                else
                 {
                     member.WriteTo(w);
                 }
             }
 
-            w.WriteEndObject();
-        }
-
-        if (!message.TryGetProperty("integrations", out _) && Member(batch, "integrations") is { } integrations)
-        {
-            w.WritePropertyName("integrations"u8);
-            integrations.WriteTo(w);
+            if (started)
+            {
+                w.WriteEndObject();
+            }
         }
 
         w.WriteEndObject();
@@ -195,9 +246,33 @@ internal static class SegmentMessage
     }
 
     /// <summary>
+    /// A context as stored under props.segment: without the sender's address (never stored as sent: a parsed
+    /// one is the event's ip under IP_MODE, an unparseable one is not kept) and its user agent when that is
+    /// the event's ua; under PRIVACY_MODE=anonymize also without the user agent and the user's traits.
+    /// </summary>
+    private static void WriteContext(Utf8JsonWriter w, JsonElement context, bool anonymize)
+    {
+        w.WriteStartObject();
+        foreach (var member in context.EnumerateObject())
+        {
+            if (member.NameEquals("ip"u8)
+                || (member.NameEquals("userAgent"u8) && (anonymize || member.Value.ValueKind is JsonValueKind.String or JsonValueKind.Number))
+                || (anonymize && member.NameEquals("traits"u8)))
+            {
+                continue;
+            }
+
+            member.WriteTo(w);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>
     /// The client's event time on the server's clock, as Segment and RudderStack correct it:
     /// receivedAt − (sentAt − timestamp). Without sentAt the timestamp is taken as it is. A result after the
-    /// receive time, or before 2000, is a broken clock: it is clamped to the receive time.
+    /// receive time becomes the receive time (client_ts never follows ts); more than <see cref="FutureTolerance"/>
+    /// after it, or before 2000, is a broken clock, and that is counted as a clamp.
     /// </summary>
     internal static (DateTimeOffset? Time, bool Clamped) ClientTime(DateTimeOffset? timestamp, DateTimeOffset? sentAt, DateTimeOffset receivedAt)
     {
@@ -216,7 +291,12 @@ internal static class SegmentMessage
             return (receivedAt, true);
         }
 
-        return corrected > receivedAt || corrected < Floor ? (receivedAt, true) : (corrected, false);
+        if (corrected < Floor)
+        {
+            return (receivedAt, true);
+        }
+
+        return corrected > receivedAt ? (receivedAt, corrected - receivedAt > FutureTolerance) : (corrected, false);
     }
 
     /// <summary>A UUID v5 (RFC 9562, SHA-1) of the write key and the messageId: an SDK's retry gets the same event_id.</summary>

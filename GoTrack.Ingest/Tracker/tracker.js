@@ -25,6 +25,8 @@
   // The collector: data-endpoint (a base URL, absolute or relative to the page), else the origin the script came from.
   var end = attr("endpoint");
   var base = (end ? new URL(end, L.href).href : s && s.src ? new URL(s.src).origin : "").replace(/\/+$/, "");
+  // data-key: the write key (WRITE_KEYS), sent as ?write_key= with every request; the server never stores it.
+  var key = attr("key");
   var auto = attr("auto") != "false";
   // The page view's url and ref: document.referrer on load ("" on a direct visit means "no referrer"),
   // the previous in-app URL after a single-page-app navigation.
@@ -35,14 +37,16 @@
     if (p && typeof p == "object") ev.props = p;
     var b = JSON.stringify(ev);
     // text/plain: a CORS "simple" request, no preflight; sendBeacon survives the page being left.
-    try { if (n.sendBeacon(base + C, b)) return; } catch (x) { /* no sendBeacon */ }
+    var to = base + C + (key ? "?write_key=" + encodeURIComponent(key) : "");
+    try { if (n.sendBeacon(to, b)) return; } catch (x) { /* no sendBeacon */ }
     // no-cors: the answer is opaque but the request is sent; a rejection is a network error, not a CORS one,
     // so the pixel below never sends an event twice.
     try {
-      fetch(base + C, { method: "POST", body: b, keepalive: true, mode: "no-cors", credentials: "include" }).catch(pixel);
+      fetch(to, { method: "POST", body: b, keepalive: true, mode: "no-cors", credentials: "include" }).catch(pixel);
     } catch (x) { pixel(); }
     function pixel() {
       var u = new URLSearchParams({ e: e, url: ev.url, ref: ev.ref }), k, v;
+      if (key) u.append("write_key", key);
       for (k in ev.props) {
         v = ev.props[k];
         u.append(k, typeof v == "object" ? JSON.stringify(v) : v);

@@ -58,7 +58,10 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
             <a id="out" href="{{collector}}/healthz"><span>elsewhere</span></a>
             """),
         ["/manual"] = Html("Manual", Snippet(collector, $" data-endpoint=\"{manualEndpoint}\" data-auto=\"false\"")),
+        ["/keyed"] = Html("Keyed", Snippet(collector, $" data-key=\"{SiteKey}\"") + "<script>gotrack('event', 'signup', {plan: 'pro'});</script>"),
     };
+
+    private const string SiteKey = "wk_site_0123456789";
 
     private static string Html(string title, string body) => $"""
         <!doctype html>
@@ -228,6 +231,39 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
         Assert.Equal("manual", view.GetProperty("props").GetProperty("source").GetString());
         Assert.Single(await SentAsync(page)); // nothing on load, nothing on pushState, nothing to the script's own origin
         Assert.Empty(rig.Collector.Lines());
+    }
+
+    /// <summary>
+    /// With WRITE_KEYS set, data-key puts the key on every request the tracker makes (beacon, or the pixel when it
+    /// falls back to it): its events arrive with the key's source; a page without data-key is refused (401).
+    /// </summary>
+    [Theory]
+    [InlineData("beacon", "")]
+    [InlineData("img", "Object.defineProperty(Navigator.prototype, 'sendBeacon', { value: undefined }); delete navigator.sendBeacon; window.fetch = undefined;")]
+    public async Task With_WRITE_KEYS_data_key_sends_the_key_and_the_events_record_its_source(string transport, string initScript)
+    {
+        await using var rig = await StartAsync(new() { ["WRITE_KEYS"] = SiteKey + ":site" });
+        var (context, page) = await OpenAsync(initScript);
+        await using var _ = context;
+        await page.GotoAsync(rig.Site.Url("/keyed"));
+        var events = await EventsAsync(rig.Collector, 2);
+        Assert.Equal(["pageview", "signup"], events.Select(e => Str(e, "e")).Order(StringComparer.Ordinal));
+        Assert.All(events, e => Assert.Equal("site", Str(e, "source")));
+        Assert.All(rig.Collector.Lines(), l => Assert.DoesNotContain(SiteKey, l, StringComparison.Ordinal));
+        var sent = await SentAsync(page);
+        var keyed = transport == "img" ? $"img {rig.CollectorUrl}/px.gif?" : $"beacon {rig.CollectorUrl}/collect?write_key={SiteKey}";
+        Assert.Equal(2, sent.Count(s => s.StartsWith(keyed, StringComparison.Ordinal) && s.Contains("write_key=" + SiteKey, StringComparison.Ordinal)));
+
+        // The same page without data-key: both events refused for want of a key.
+        await page.GotoAsync(rig.Site.Url("/app"));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (rig.Collector.Outcome(EventOutcomes.UnknownWriteKey) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.UnknownWriteKey));
+        Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.Accepted));
     }
 
     /// <summary>

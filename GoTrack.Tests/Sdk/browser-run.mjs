@@ -40,7 +40,8 @@
 //   PROBE_EXTERNAL=1  self-test of the blocking: after delivery the page fetch()es Segment's CDN; the
 //               run must then report it as blocked (origin "page") and exit 1
 //   TIMEOUT_MS  wait for delivery at most this long (default 20000)
-//   CHROMIUM    browser binary (default /usr/bin/chromium)
+//   CHROMIUM    browser binary (default /usr/bin/chromium; RealSdkTests passes BrowserFixture.ExecutablePath,
+//               so GOTRACK_CHROMIUM reaches it)
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';

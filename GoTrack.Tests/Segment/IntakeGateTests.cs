@@ -76,6 +76,94 @@ public sealed class IntakeGateTests
     }
 
     [Fact]
+    public void RATE_LIMIT_KEY_PER_SEC_without_WRITE_KEYS_fails_the_start_naming_both()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection([new("RATE_LIMIT_KEY_PER_SEC", "5")]).Build();
+        IngestSettings.Load(config, out var errors);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("RATE_LIMIT_KEY_PER_SEC", error, StringComparison.Ordinal);
+        Assert.Contains("needs WRITE_KEYS", error, StringComparison.Ordinal);
+
+        var withKeys = new ConfigurationBuilder().AddInMemoryCollection([new("RATE_LIMIT_KEY_PER_SEC", "5"), new("WRITE_KEYS", Web + ":web")]).Build();
+        IngestSettings.Load(withKeys, out var none);
+        Assert.Empty(none);
+        Assert.Contains("needs WRITE_KEYS", IngestSettings.HelpText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_Segment_API_refuses_a_request_without_any_key_takes_deflate_and_refuses_other_encodings()
+    {
+        using var factory = new IngestFactory(Keys);
+        using (var noKey = SegmentApiTests.Post("/v1/batch", """{"batch":[{"type":"track","event":"a","anonymousId":"x"},{"type":"track","event":"b","anonymousId":"x"}]}""", key: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await Collect(factory, "/v1/batch", noKey.Content!)).StatusCode);
+        }
+
+        var batch = Encoding.UTF8.GetBytes($$"""{"batch":[{"type":"track","event":"d","anonymousId":"x"}],"writeKey":"{{Web}}"}""");
+        using (var deflate = await Collect(factory, "/v1/batch", SegmentApiTests.Gzip(batch, "deflate")))
+        {
+            Assert.Equal(HttpStatusCode.OK, deflate.StatusCode);
+        }
+
+        var brotli = Json($$"""{"event":"b","anonymousId":"x","writeKey":"{{Web}}"}""");
+        brotli.Headers.ContentEncoding.Add("br");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await Collect(factory, "/v1/t", brotli)).StatusCode);
+
+        await factory.WaitDeliveredAsync();
+        Assert.Equal(["d"], factory.Lines().Select(l => JsonDocument.Parse(l).RootElement.GetProperty("e").GetString()));
+        Assert.Equal(2, factory.Outcome(EventOutcomes.UnknownWriteKey));
+        Assert.Equal(1, factory.Outcome(EventOutcomes.Accepted));
+    }
+
+    [Fact]
+    public async Task On_v1_batch_the_address_and_key_limits_refuse_with_429_and_count_every_message()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = new IngestFactory(new(Keys) { ["RATE_LIMIT_IP_PER_SEC"] = "10", ["RATE_LIMIT_KEY_PER_SEC"] = "6" }, clock);
+        static string Batch(int n, string? bodyKey = null) =>
+            "{\"batch\":[" + string.Join(',', Enumerable.Range(0, n).Select(i => $$"""{"type":"track","event":"e{{i}}","anonymousId":"x"}""")) + "]"
+            + (bodyKey is null ? "" : $",\"writeKey\":\"{bodyKey}\"") + "}";
+        using (var first = await SendWithKey(factory, Batch(4), "81.2.69.160", Web))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode); // address A 6 left, key web 2 left
+        }
+
+        using (var overKey = await SendWithKey(factory, Batch(3, Web), "89.160.20.128", null))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, overKey.StatusCode); // key web (from the body) has 2
+            Assert.Equal("1", overKey.Headers.GetValues("Retry-After").Single());
+        }
+
+        using (var overAddress = await SendWithKey(factory, Batch(7), "81.2.69.160", App))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, overAddress.StatusCode); // address A has 6
+            Assert.Equal("1", overAddress.Headers.GetValues("Retry-After").Single());
+        }
+
+        using (var fits = await SendWithKey(factory, Batch(6), "81.2.69.160", App))
+        {
+            Assert.Equal(HttpStatusCode.OK, fits.StatusCode);
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        using (var refilled = await SendWithKey(factory, Batch(3, Web), "89.160.20.128", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, refilled.StatusCode);
+        }
+
+        Assert.Equal(4 + 6 + 3, factory.Outcome(EventOutcomes.Accepted));
+        Assert.Equal(3 + 7, factory.Outcome(EventOutcomes.RateLimited));
+    }
+
+    private static async Task<HttpResponseMessage> SendWithKey(IngestFactory factory, string json, string peer, string? basicKey)
+    {
+        using var client = factory.CreateClient();
+        using var request = SegmentApiTests.Post("/v1/batch", json, key: basicKey);
+        request.Headers.Add(IngestFactory.PeerHeader, peer);
+        return await client.SendAsync(request);
+    }
+
+    [Fact]
     public void WRITE_KEYS_may_come_from_a_file()
     {
         using var dir = new TempDir();

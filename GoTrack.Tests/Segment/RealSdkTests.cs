@@ -69,6 +69,21 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
         return (code, lines);
     }
 
+    /// <summary>
+    /// Debian's Chromium, the same binary as the Microsoft.Playwright tests (<see cref="BrowserFixture.ExecutablePath"/>,
+    /// GOTRACK_CHROMIUM overrides it), passed to the harness as CHROMIUM: Node's playwright-core drives it there,
+    /// because analytics-next's bundle and its static page live in the npm folder.
+    /// </summary>
+    private static string Chromium()
+    {
+        if (!DebianPackage.Ensure("chromium", () => File.Exists(BrowserFixture.ExecutablePath)))
+        {
+            throw new InvalidOperationException($"Chromium is not at {BrowserFixture.ExecutablePath}. Install Debian's package (apt-get install chromium), or set GOTRACK_CHROMIUM.");
+        }
+
+        return BrowserFixture.ExecutablePath;
+    }
+
     private static string? Str(JsonElement e, string path)
     {
         foreach (var part in path.Split('.'))
@@ -114,7 +129,26 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
         Assert.Equal(new Dictionary<string, int> { ["track"] = 501, ["page"] = 1, ["identify"] = 1, ["group"] = 1, ["alias"] = 1, ["screen"] = 1 }, byType);
         var identify = events.Single(e => Str(e, "e") == "identify");
         Assert.Equal("sdk-user-1", Str(identify, "uid"));
-        Assert.All(events.Where(e => Str(e, "props.segment.type") != "track"), e => Assert.NotNull(Str(e, "client_ts")));
+        Assert.Equal("ada@example.test", Str(identify, "props.email"));
+
+        // What node-sdk.mjs sent, field by field (README, "What is mapped where").
+        var order = Assert.Single(events, e => Str(e, "e") == "Order Completed");
+        Assert.Equal(("o-1", "42.5", "USD"), (Str(order, "props.orderId"), Str(order, "props.revenue"), Str(order, "props.currency")));
+        Assert.Equal("sdk-anon-1", Str(order, "props.segment.anonymousId"));
+        var bulk = events.Where(e => Str(e, "e") == "Bulk Event").Select(e => int.Parse(Str(e, "props.i")!, System.Globalization.CultureInfo.InvariantCulture)).Order();
+        Assert.Equal(Enumerable.Range(0, 500), bulk);
+        var page = Assert.Single(events, e => Str(e, "e") == "pageview");
+        Assert.Equal("https://example.test/docs", Str(page, "url"));
+        Assert.Equal(("Getting Started", "Docs"), (Str(page, "props.segment.name"), Str(page, "props.segment.category")));
+        var group = Assert.Single(events, e => Str(e, "e") == "group");
+        Assert.Equal(("Acme", "42", "sdk-group-1"), (Str(group, "props.name"), Str(group, "props.employees"), Str(group, "props.segment.groupId")));
+        var alias = Assert.Single(events, e => Str(e, "e") == "alias");
+        Assert.Equal(("sdk-user-1", "sdk-anon-1"), (Str(alias, "uid"), Str(alias, "props.segment.previousId")));
+        var screen = Assert.Single(events, e => Str(e, "e") == "screen");
+        Assert.Equal(("Home", "a"), (Str(screen, "props.segment.name"), Str(screen, "props.variant")));
+
+        // Every message carries a timestamp and its batch a sentAt: each event has a client_ts, none after its ts.
+        Assert.All(events, e => Assert.True(DateTimeOffset.Parse(Str(e, "client_ts")!, System.Globalization.CultureInfo.InvariantCulture) <= DateTimeOffset.Parse(Str(e, "ts")!, System.Globalization.CultureInfo.InvariantCulture), e.ToString()));
         Assert.Equal(506, factory.Outcome(EventOutcomes.Accepted));
     }
 
@@ -123,7 +157,8 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
     {
         using var factory = new IngestFactory(new() { ["WRITE_KEYS"] = Key + ":website" });
         var collector = factory.StartOnKestrel();
-        var (code, lines) = await NodeAsync("browser-run.mjs", new() { ["COLLECTOR"] = collector, ["WRITE_KEY"] = Key });
+        var (code, lines) = await NodeAsync("browser-run.mjs", new() { ["COLLECTOR"] = collector, ["WRITE_KEY"] = Key, ["CHROMIUM"] = Chromium() });
+        Assert.Equal(BrowserFixture.ExecutablePath, Str(lines.Single(l => Str(l, "kind") == "config"), "chromium"));
         Assert.Equal(0, code);
         Assert.DoesNotContain(lines, l => Str(l, "kind") is "blocked" && Str(l, "origin") != "browser");
 
@@ -143,6 +178,46 @@ public sealed class RealSdkTests(PostgresDatabase db, ITestOutputHelper output) 
         var anonymous = cookies.Single(c => Str(c, "name") == "ajs_anonymous_id").GetProperty("value").GetString()!;
         var anonymousId = Uri.UnescapeDataString(anonymous).Trim('"');
         Assert.All(events, e => Assert.Equal(anonymousId, Str(e, "props.segment.anonymousId")));
+        Assert.All(factory.Lines(), l => Assert.DoesNotContain(Key, l, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// analytics-next with every call type and its own telemetry on: one POST per call to the short paths
+    /// (/v1/p, /v1/t, /v1/i, /v1/g, /v1/a, /v1/s), or /v1/b in its batching mode; /v1/m is answered and not stored.
+    /// </summary>
+    [Theory]
+    [InlineData("standard")]
+    [InlineData("batching")]
+    public async Task Analytics_next_delivers_every_call_type_on_the_short_paths_or_batched_and_its_telemetry_is_not_stored(string strategy)
+    {
+        using var factory = new IngestFactory(new() { ["WRITE_KEYS"] = Key + ":website" });
+        var collector = factory.StartOnKestrel();
+        var (code, lines) = await NodeAsync("browser-run.mjs", new()
+        {
+            ["COLLECTOR"] = collector, ["WRITE_KEY"] = Key, ["CHROMIUM"] = Chromium(), ["STRATEGY"] = strategy, ["ALL_TYPES"] = "1", ["METRICS"] = "1",
+        });
+        Assert.Equal(0, code);
+        var requests = lines.Where(l => Str(l, "kind") == "request" && Str(l, "method") == "POST").ToArray();
+        Assert.All(requests, r => Assert.Equal("200", Str(r, "status")));
+        var paths = requests.Select(r => Str(r, "path")!).Where(p => p != "/v1/m").ToHashSet();
+        Assert.Equal(strategy == "batching" ? ["/v1/b"] : new HashSet<string> { "/v1/p", "/v1/t", "/v1/i", "/v1/g", "/v1/a", "/v1/s" }, paths);
+        Assert.Contains(requests, r => Str(r, "path") == "/v1/m");
+
+        await factory.WaitDeliveredAsync();
+        var events = Events(factory);
+        Assert.Equal(["Signed Up", "alias", "group", "identify", "pageview", "screen"], events.Select(e => Str(e, "e")!).Order(StringComparer.Ordinal));
+        Assert.All(events, e => Assert.Equal("website", Str(e, "source")));
+        Assert.Equal("browser-user-1", Str(events.Single(e => Str(e, "e") == "identify"), "uid"));
+        Assert.Equal(("browser-group-1", "Acme"), (Str(events.Single(e => Str(e, "e") == "group"), "props.segment.groupId"), Str(events.Single(e => Str(e, "e") == "group"), "props.name")));
+        // The alias as the SDK sent it (its userId and previousId are the SDK's choice): stored field for field.
+        var sentAlias = requests.Where(r => r.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.Object)
+            .SelectMany(r => r.GetProperty("body").TryGetProperty("batch", out var batch) ? batch.EnumerateArray().ToArray() : [r.GetProperty("body")])
+            .Single(m => Str(m, "type") == "alias");
+        var alias = events.Single(e => Str(e, "e") == "alias");
+        Assert.NotNull(Str(sentAlias, "previousId"));
+        Assert.Equal((Str(sentAlias, "userId"), Str(sentAlias, "previousId")), (Str(alias, "uid"), Str(alias, "props.segment.previousId")));
+        Assert.Equal("a", Str(events.Single(e => Str(e, "e") == "screen"), "props.variant"));
+        Assert.Equal(6, factory.Outcome(EventOutcomes.Accepted));
         Assert.All(factory.Lines(), l => Assert.DoesNotContain(Key, l, StringComparison.Ordinal));
     }
 

@@ -85,6 +85,30 @@ public sealed class SegmentApiTests
         { "/v1/alias", """{"type":"alias","userId":"u1","previousId":"a1"}""", [("e", "alias"), ("uid", "u1"), ("props.segment.previousId", "a1")] },
         { "/v1/track", """{"type":"track","event":"X","properties":{"segment":"mine"},"anonymousId":"a"}""",
             [("props.segment", "mine"), ("props.segment_message.anonymousId", "a")] },
+        { "/v1/g", """{"userId":"u1","groupId":"g8","traits":{"name":"Acme"}}""", [("e", "group"), ("props.name", "Acme"), ("props.segment.groupId", "g8")] },
+        { "/v1/a", """{"userId":"u2","previousId":"a9"}""", [("e", "alias"), ("uid", "u2"), ("props.segment.previousId", "a9")] },
+        { "/v1/s", """{"name":"Home","anonymousId":"a1","properties":{"variant":"b"}}""", [("e", "screen"), ("props.variant", "b"), ("props.segment.name", "Home")] },
+
+        // Nothing is dropped: what is not mapped to a field stays under props.segment.
+        { "/v1/identify", """{"type":"identify","userId":"u","traits":{"plan":"pro"},"properties":{"p":2}}""",
+            [("props.plan", "pro"), ("props.p", null), ("props.segment.properties.p", "2"), ("props.segment.traits", null)] },
+        { "/v1/group", """{"type":"group","groupId":"g","traits":{"n":1},"properties":{"p":2},"event":"ignored"}""",
+            [("e", "group"), ("props.n", "1"), ("props.segment.properties.p", "2"), ("props.segment.event", "ignored")] },
+        { "/v1/track", """{"type":"track","event":"E","traits":{"t":1},"properties":{"p":2}}""",
+            [("props.p", "2"), ("props.segment.traits.t", "1"), ("props.segment.properties", null), ("props.segment.event", null)] },
+        { "/v1/page", """{"type":"page","event":"Viewed","traits":{"t":1},"properties":{"p":2}}""",
+            [("e", "pageview"), ("props.p", "2"), ("props.segment.event", "Viewed"), ("props.segment.traits.t", "1")] },
+        { "/v1/track", """{"type":"track","event":"E","properties":"text","context":"ctx"}""",
+            [("props.segment.properties", "text"), ("props.segment.context", "ctx")] },
+        { "/v1/identify", """{"type":"identify","userId":{"id":7},"traits":[1,2]}""",
+            [("uid", null), ("props.segment.userId.id", "7"), ("props.segment.traits", "[1,2]")] },
+        { "/v1/track", """{"type":"track","event":"E","userId":true,"writeKey":"wk_in_message_012"}""",
+            [("uid", null), ("props.segment.userId", "true"), ("props.segment.writeKey", null)] },
+        { "/v1/track", """{"type":"track","event":"E","userId":"u9"}""", [("uid", "u9"), ("props.segment.userId", null)] },
+
+        // The sender's address is never stored as sent: parsed it is the event's ip (IP_MODE), unparseable it is not kept.
+        { "/v1/track", """{"type":"track","event":"E","context":{"ip":"81.2.69.300","locale":"de"}}""",
+            [("ip", null), ("props.segment.context.ip", null), ("props.segment.context.locale", "de")] },
     };
 
     [Theory]
@@ -127,6 +151,82 @@ public sealed class SegmentApiTests
     }
 
     [Fact]
+    public async Task A_batch_s_context_and_integrations_apply_to_messages_without_their_own_and_the_rest_of_it_is_kept()
+    {
+        using var factory = new IngestFactory(new() { ["WRITE_KEYS"] = Key + ":web" });
+        var batch = $$$"""
+            {"batch":[
+              {"type":"track","event":"Plain","anonymousId":"x"},
+              {"type":"track","event":"Own","anonymousId":"x","context":{"library":{"name":"own"},"ip":"89.160.20.128"},"integrations":{"Mine":true}}
+            ],"context":{"library":{"name":"batch-lib"},"ip":"81.2.69.160","userAgent":"BatchAgent/1.0"},"integrations":{"All":false},
+             "sentAt":"2026-11-30T12:00:00Z","writeKey":"{{{Key}}}","extra":{"k":1}}
+            """;
+        var (status, body) = await SendAsync(factory, Post("/v1/b", batch, key: null, contentType: "text/plain"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, body.GetProperty("accepted").GetInt32());
+        var events = await EventsAsync(factory);
+        var plain = events.Single(e => Str(e, "e") == "Plain");
+        var own = events.Single(e => Str(e, "e") == "Own");
+
+        // The message without a context takes the batch's (its ip and user agent are the event's).
+        Assert.Equal("batch-lib", Str(plain, "props.segment.context.library.name"));
+        Assert.Equal("81.2.69.160", Str(plain, "ip"));
+        Assert.Equal("BatchAgent/1.0", Str(plain, "ua"));
+        Assert.Equal("""{"All":false}""", Str(plain, "props.segment.integrations"));
+        Assert.Equal("""{"sentAt":"2026-11-30T12:00:00Z","extra":{"k":1}}""", Str(plain, "props.segment.batch"));
+
+        // The message with its own keeps its own, and the batch's that it overrode is kept beside it (without address or agent).
+        Assert.Equal("own", Str(own, "props.segment.context.library.name"));
+        Assert.Equal("89.160.20.128", Str(own, "ip"));
+        Assert.Equal("""{"Mine":true}""", Str(own, "props.segment.integrations"));
+        Assert.Equal("""{"context":{"library":{"name":"batch-lib"}},"integrations":{"All":false},"sentAt":"2026-11-30T12:00:00Z","extra":{"k":1}}""", Str(own, "props.segment.batch"));
+        Assert.All(factory.Lines(), l => Assert.DoesNotContain("wk_", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Under_anonymize_the_identifiers_kept_under_props_segment_are_scrubbed_too()
+    {
+        using var factory = new IngestFactory(new() { ["PRIVACY_MODE"] = "anonymize" });
+        var batch = """
+            {"batch":[
+              {"type":"track","event":"E","userId":{"id":"u-object"},"anonymousId":"anon-1","traits":{"email":"ada@example.com"},
+               "context":{"ip":"81.2.69.160","userAgent":"Agent/1","traits":{"email":"ada@example.com"},"locale":"de"}}
+            ],"context":{"traits":{"email":"ada@example.com"},"ip":"89.160.20.128"}}
+            """;
+        using var request = Post("/v1/batch", batch, key: null);
+        request.Headers.Add("DNT", "1");
+        var (status, _) = await SendAsync(factory, request);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var e = Assert.Single(await EventsAsync(factory));
+        Assert.Equal("de", Str(e, "props.segment.context.locale"));
+        var line = Assert.Single(factory.Lines());
+        foreach (var identifier in new[] { "u-object", "anon-1", "ada@example.com", "Agent/1", "81.2.69.160", "89.160.20.128" })
+        {
+            Assert.DoesNotContain(identifier, line, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>context.page.referrer follows the referrer rule with the request's Referer header (README, "The referrer").</summary>
+    [Theory]
+    [InlineData("\"\"", "https://news.example/", null)] // sent empty: no referrer, the header is not taken
+    [InlineData("null", "https://news.example/", null)]
+    [InlineData(null, "https://shop.example/p?x=1", null)] // absent: a header that is the page itself is no referrer
+    [InlineData(null, "https://shop.example/", null)] // nor is the page's origin
+    [InlineData(null, "https://news.example/a", "https://news.example/a")] // another page's header stands in
+    [InlineData("\"https://g.example/\"", "https://news.example/a", "https://g.example/")] // the client's word beats the header
+    public async Task The_page_referrer_follows_the_referrer_rule_with_the_Referer_header(string? referrer, string header, string? expected)
+    {
+        using var factory = new IngestFactory();
+        var page = referrer is null ? """{"url":"https://shop.example/p?x=1"}""" : $$"""{"url":"https://shop.example/p?x=1","referrer":{{referrer}}}""";
+        using var request = Post("/v1/t", "{\"event\":\"E\",\"anonymousId\":\"a\",\"context\":{\"page\":" + page + "}}", key: null);
+        request.Headers.Referrer = new Uri(header);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(factory, request)).Status);
+        var e = Assert.Single(await EventsAsync(factory));
+        Assert.Equal("https://shop.example/p?x=1", Str(e, "url"));
+        Assert.Equal(expected, Str(e, "ref"));
+    }
+
+    [Fact]
     public async Task A_messageId_that_is_a_uuid_is_the_event_id_and_any_other_becomes_a_v5_of_key_and_id()
     {
         using var factory = new IngestFactory(new() { ["WRITE_KEYS"] = Key + ":web,wk_other_0123456789:app" });
@@ -158,6 +258,10 @@ public sealed class SegmentApiTests
     [InlineData("2026-11-30T11:00:00.000Z", null, "2026-11-30T11:00:00.000Z", false)]
     [InlineData("1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2026-11-30T12:00:00.000Z", false)] // dead clock, corrected by sentAt
     [InlineData("1970-01-01T00:00:00.000Z", null, "2026-11-30T12:00:00.000Z", true)]
+    [InlineData("2026-11-30T12:00:02.000Z", null, "2026-11-30T12:00:00.000Z", false)] // 2 s fast: ordinary skew, not a clamp
+    [InlineData("2026-11-30T12:05:00.000Z", null, "2026-11-30T12:00:00.000Z", false)] // SegmentMessage.FutureTolerance ahead
+    [InlineData("2026-11-30T12:05:00.001Z", null, "2026-11-30T12:00:00.000Z", true)] // beyond it: a broken clock
+    [InlineData("2026-11-30T12:00:10.000Z", "2026-11-30T12:00:00.000Z", "2026-11-30T12:00:00.000Z", false)] // timestamp after sentAt
     public async Task The_client_time_is_corrected_for_skew_and_absurd_values_are_clamped_and_counted(string timestamp, string? sentAt, string expected, bool clamped)
     {
         using var factory = new IngestFactory(clock: new FixedClock(Received));
@@ -181,6 +285,7 @@ public sealed class SegmentApiTests
         using var factory = new IngestFactory(new() { ["MAX_BATCH_EVENTS"] = "3" });
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/track", "{nope", key: null))).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/track", """{"anonymousId":"x"}""", key: null))).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/track", """{"event":"","anonymousId":"x"}""", key: null))).Status); // not a pageview
         Assert.Equal(HttpStatusCode.BadRequest, (await SendAsync(factory, Post("/v1/batch", """{"messages":[]}""", key: null))).Status);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await SendAsync(factory, Post("/v1/batch", """{"batch":[{},{},{},{}]}""", key: null))).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(factory, Post("/v1/nothing", "{}", key: null))).Status);
@@ -202,7 +307,7 @@ public sealed class SegmentApiTests
         Assert.Equal("*", answer.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Contains("Authorization", answer.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.Ordinal);
         Assert.Equal(1, factory.Outcome(EventOutcomes.Accepted));
-        Assert.Equal(3, factory.Outcome(EventOutcomes.Invalid));
+        Assert.Equal(4, factory.Outcome(EventOutcomes.Invalid));
     }
 
     [Fact]
