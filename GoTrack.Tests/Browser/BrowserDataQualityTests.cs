@@ -8,7 +8,7 @@ namespace GoTrack.Tests.Browser;
 
 /// <summary>
 /// The seed's snippets in a real browser (issue 14): what lands in the NDJSON file for a direct visit, a
-/// click, a first visit with both snippets on the page, cookies blocked, and Do Not Track.
+/// click, a first visit with both snippets on the page, cookies blocked, Do Not Track and Global Privacy Control.
 /// </summary>
 [Collection(BrowserTests.Name)]
 public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputHelper output)

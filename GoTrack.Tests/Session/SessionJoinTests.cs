@@ -123,7 +123,7 @@ public sealed class SessionJoinTests(ITestOutputHelper output)
     /// <summary>
     /// New derived headers are kept and handed out again while their inputs are the same (a profile showed
     /// the two SHA-256 calls per cookieless request). Every answer must still be what the derivation gives
-    /// for that request: 20,000 requests over few addresses, user agents, buckets, two days, both IP modes
+    /// for that request: 20,000 requests over few addresses, user agents, buckets, two days, three IP modes
     /// and both schemes, in an order that revisits and evicts slots, each checked against Derive.
     /// </summary>
     [Fact]
@@ -133,7 +133,7 @@ public sealed class SessionJoinTests(ITestOutputHelper output)
         var cookie = new SessionCookie(new CookieSettings(), key);
         string[] addresses = ["81.2.69.160", "81.2.69.161", "2001:db8:1:2::7", "2001:db8:1:3::7", "::ffff:81.2.69.160"];
         string?[] agents = [Chrome, Chrome.Replace("131", "132", StringComparison.Ordinal), "curl/8.5.0", null, ""];
-        var policies = new[] { IpMode.Raw, IpMode.Truncate }
+        var policies = new[] { IpMode.Raw, IpMode.Truncate, IpMode.Drop }
             .Select(m => new PrivacyPolicy(new PrivacyOptions { IpMode = m }, key, null)).ToArray();
         var random = new Random(9);
         Span<byte> expected = stackalloc byte[16];
