@@ -115,7 +115,7 @@ public sealed class PixelEndpoint(EventIntake intake, SessionCookie cookie, Inge
         }
 
         var info = source is null ? intakeRequest.Info : intakeRequest.Info with { Source = source };
-        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.ToString(), info, intakeRequest.Session);
+        var (record, error) = EventBuilder.FromPixel(request.QueryString.Value, request.Headers.Referer.Count > 0 ? request.Headers.Referer[0] : null, info, intakeRequest.Session);
         return (record, error, null, intakeRequest.Anonymize, intakeRequest.OptOut, intakeRequest.SetCookie, info.RemoteIp);
     }
 

@@ -25,8 +25,10 @@ namespace GoTrack.Ingest.Session;
 /// SESSION_JOIN_WINDOW time bucket the request arrived in. Requests of one browser in one bucket agree,
 /// also on other instances that share IP_HASH_SECRET; without the key the value is as unguessable as a
 /// random one, and nothing is stored. The address enters only as far as IP_MODE keeps it (raw and hash:
-/// the address; truncate and drop: its /24 or /48), so a value never tells the key's holder more of the
-/// address than the events do. A window of 0, or a request without a client address, draws 128 random bits.
+/// the address; truncate: its /24 or /48; drop: not at all), so a value never tells the key's holder more of
+/// the address than the events do. Under drop, then, two visitors anywhere with one user agent whose first
+/// requests fall into one bucket share a session (README, "Sessions", measures it). A window of 0, or a
+/// request without a client address, draws 128 random bits.
 /// </remarks>
 public sealed class SessionCookie
 {
@@ -147,14 +149,19 @@ public sealed class SessionCookie
     private sealed record Derived(long Day, long Bucket, UInt128 Address, int Width, string UserAgent, bool Secure, string Header);
 
     /// <summary>
-    /// The client address as far as IP_MODE keeps it (raw and hash: all of it; truncate and drop: IPv4 /24,
-    /// IPv6 /48), written at the start of <paramref name="destination"/>; returns its width (4 or 16).
+    /// The client address as far as IP_MODE keeps it (raw and hash: all of it; truncate: IPv4 /24, IPv6 /48;
+    /// drop: nothing), written at the start of <paramref name="destination"/>; returns its width (4, 16 or 0).
     /// </summary>
     private static int KeptAddress(IPAddress ip, IpMode ipMode, Span<byte> destination)
     {
         destination.Clear();
+        if (ipMode == IpMode.Drop)
+        {
+            return 0;
+        }
+
         ClientIpResolver.Normalize(ip).TryWriteBytes(destination, out var width);
-        if (ipMode is IpMode.Truncate or IpMode.Drop)
+        if (ipMode == IpMode.Truncate)
         {
             destination.Slice(width == 4 ? 3 : 6, width == 4 ? 1 : 10).Clear();
         }

@@ -59,6 +59,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
+    /// <summary>
+    /// Another Chromium process with <paramref name="args"/> added to <see cref="Args"/>: a browser-wide
+    /// switch such as <c>--enable-features=GlobalPrivacyControlForce</c>, which turns Global Privacy Control
+    /// on as a user's setting would (Sec-GPC: 1 on every request, navigator.globalPrivacyControl true).
+    /// </summary>
+    public Task<IBrowser> LaunchWithAsync(params string[] args) =>
+        Playwright.Chromium.LaunchAsync(new() { ExecutablePath = ExecutablePath, Headless = true, Args = [.. Args, .. args] });
+
     public async Task DisposeAsync()
     {
         if (_browser is not null)

@@ -73,7 +73,10 @@ public sealed class TestSite : IAsyncDisposable
         return new TestSite(app, address.TrimEnd('/'));
     }
 
-    private static IResult Page(string title, string snippets, string next) => Results.Content(
+    private static IResult Page(string title, string snippets, string next) => Results.Content(Document(title, snippets, next), "text/html; charset=utf-8");
+
+    /// <summary>A page as /a, /b and /both are: a title, <paramref name="snippets"/>, and a link #next to <paramref name="next"/>.</summary>
+    public static string Document(string title, string snippets, string next) =>
         $"""
         <!doctype html>
         <html><head><meta charset="utf-8"><title>{title}</title></head>
@@ -82,7 +85,7 @@ public sealed class TestSite : IAsyncDisposable
         {snippets}
         <a id="next" href="{next}">next</a>
         </body></html>
-        """, "text/html; charset=utf-8");
+        """;
 
     public async ValueTask DisposeAsync()
     {
