@@ -37,8 +37,8 @@ internal static class DebugPage
         </style></head>
         <body>
         <h1>GoTrack live events</h1>
-        <p class="meta">The last events as the sinks get them (after the privacy policy), and every refused or dropped
-        event with its reason. Newest first. <span id="state">connecting…</span></p>
+        <p class="meta">The last events as the sinks get them (after the privacy policy), every refused or dropped
+        event with its reason, and every request refused as a whole with its status. Newest first. <span id="state">connecting…</span></p>
         <ul id="log"></ul>
         <script>
         const log = document.getElementById('log'), state = document.getElementById('state');
@@ -50,7 +50,7 @@ internal static class DebugPage
           li.className = e.kind;
           const meta = document.createElement('div');
           meta.className = 'meta';
-          meta.textContent = `${e.at} ${e.endpoint} ${e.outcome}` + (e.reason ? ` — ${e.reason}` : '');
+          meta.textContent = `${e.at} ${e.endpoint} ` + (e.status ? `${e.status} ` : '') + e.outcome + (e.reason ? ` — ${e.reason}` : '');
           li.appendChild(meta);
           if (e.event) {
             const pre = document.createElement('pre');

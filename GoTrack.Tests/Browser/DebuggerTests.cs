@@ -35,6 +35,81 @@ public sealed class DebuggerTests(BrowserFixture browser)
         var dropped = await page.WaitForSelectorAsync("li.refused:has-text('dropped_dnt')");
         Assert.DoesNotContain("do-not-show", await dropped!.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(3, await page.Locator("#log li").CountAsync());
+
+        // A new viewer (here: the same page reloaded) first gets the backlog, so the earlier events are still there.
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync("#state:text('live')");
+        await page.WaitForSelectorAsync($"li.stored[data-event-id='{id}']");
+        Assert.Equal(3, await page.Locator("#log li").CountAsync());
+        Assert.Equal(1, await page.Locator("li.refused:has-text('event_id must be a UUID')").CountAsync());
+    }
+
+    /// <summary>
+    /// What is refused before any event is read (a wrong content type, a body that is not JSON, a Segment body of
+    /// the wrong shape, a GET to /collect) and every 503 show up too, with the status and the reason the client got.
+    /// </summary>
+    [Fact]
+    public async Task Whole_request_refusals_and_503s_appear_with_their_status_and_reason()
+    {
+        using var dir = new TempDir();
+        using var factory = new IngestFactory(new()
+        {
+            ["DEBUG_UI"] = "true",
+            ["LOG_PATH"] = Path.Combine(dir.Blocker(), "events.ndjson"), // the sink cannot write: the log fills
+            ["QUEUE_MAX_EVENTS"] = "1",
+            ["MAX_BATCH_EVENTS"] = "1",
+            ["SINK_RETRY_BASE_MS"] = "10",
+            ["SINK_RETRY_MAX_MS"] = "50",
+        });
+        var address = factory.StartOnKestrel();
+        await using var context = await browser.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(address + "/debug");
+        await page.WaitForSelectorAsync("#state:text('live')");
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+
+        using (var html = new StringContent("<p>hello</p>", System.Text.Encoding.UTF8, "text/html"))
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await client.PostAsync("/collect", html)).StatusCode);
+        }
+
+        var unsupported = await page.WaitForSelectorAsync("li.refused:has-text('415')");
+        var text = await unsupported!.InnerTextAsync();
+        Assert.Contains("/collect", text, StringComparison.Ordinal);
+        Assert.Contains("content type must be application/json or text/plain", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("hello", text, StringComparison.Ordinal);
+
+        using (var broken = new StringContent("{\"e\":\"secret-do-not-show", System.Text.Encoding.UTF8, "application/json"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/collect", broken)).StatusCode);
+        }
+
+        var malformed = await page.WaitForSelectorAsync("li.refused:has-text('malformed JSON')");
+        Assert.Contains("400", await malformed!.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-do-not-show", await malformed.InnerTextAsync(), StringComparison.Ordinal);
+
+        using (var batch = new StringContent("{\"batch\":1}", System.Text.Encoding.UTF8, "application/json"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, (await client.PostAsync("/v1/batch", batch)).StatusCode);
+        }
+
+        await page.WaitForSelectorAsync("li.refused:has-text('/v1/batch'):has-text('a batch body is')");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await client.GetAsync("/collect")).StatusCode);
+        await page.WaitForSelectorAsync("li.refused:has-text('405'):has-text('use POST')");
+
+        // The log holds one event; the sink cannot take it, so the next pixel and the next /collect get 503.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/px.gif?e=first")).StatusCode);
+        await page.WaitForSelectorAsync("li.stored");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/px.gif?e=second")).StatusCode);
+        using (var one = new StringContent("{\"e\":\"third\"}", System.Text.Encoding.UTF8, "application/json"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.PostAsync("/collect", one)).StatusCode);
+        }
+
+        await page.WaitForSelectorAsync("li.refused:has-text('collect rejected_overload'):has-text('event log is full')");
+        Assert.Equal(1, await page.Locator("li.refused:has-text('pixel rejected_overload'):has-text('event log is full')").CountAsync());
+        Assert.Equal(1, await page.Locator("li.refused:has-text('collect rejected_overload')").CountAsync());
+        Assert.Equal(7, await page.Locator("#log li").CountAsync());
     }
 
     [Fact]
