@@ -112,6 +112,41 @@ public sealed class DebuggerTests(BrowserFixture browser)
         Assert.Equal(7, await page.Locator("#log li").CountAsync());
     }
 
+    /// <summary>
+    /// Without OPS_ADDR there is no management port, and the public port is the only one: the debugger then
+    /// answers only a client on this machine that is not a reverse proxy passing someone else's request on.
+    /// </summary>
+    [Theory]
+    [InlineData("127.0.0.1", null, HttpStatusCode.OK)]
+    [InlineData("::1", null, HttpStatusCode.OK)]
+    [InlineData("::ffff:127.0.0.1", null, HttpStatusCode.OK)]
+    [InlineData("192.0.2.7", null, HttpStatusCode.Forbidden)]
+    [InlineData("127.0.0.1", "X-Forwarded-For", HttpStatusCode.Forbidden)]
+    [InlineData("127.0.0.1", "Forwarded", HttpStatusCode.Forbidden)]
+    public async Task Without_OPS_ADDR_the_debugger_answers_only_loopback_clients_that_are_not_proxied(string peer, string? forwardingHeader, HttpStatusCode expected)
+    {
+        using var factory = new IngestFactory(new() { ["DEBUG_UI"] = "true" });
+        using var client = factory.CreateClient();
+        foreach (var path in new[] { "/debug", "/debug/events" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add(IngestFactory.PeerHeader, peer);
+            if (forwardingHeader is not null)
+            {
+                request.Headers.TryAddWithoutValidation(forwardingHeader, forwardingHeader == "Forwarded" ? "for=203.0.113.9" : "203.0.113.9");
+            }
+
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(expected, response.StatusCode);
+            if (expected == HttpStatusCode.Forbidden)
+            {
+                var body = await response.Content.ReadAsStringAsync();
+                Assert.Contains("OPS_ADDR", body, StringComparison.Ordinal);
+                Assert.Contains("DEBUG_UI", body, StringComparison.Ordinal);
+            }
+        }
+    }
+
     [Fact]
     public async Task The_debugger_is_off_by_default()
     {
