@@ -28,9 +28,9 @@ public static class IngestSettings
         [
             new("SERVER_ADDR", DefaultServerAddress, "Listen address, host:port; ':port' listens on every interface. When unset and the AppHost (ASPNETCORE_URLS, HTTP_PORTS) says where to listen, that wins."),
             new("OPS_ADDR", "", "Management listener, host:port or :port: /healthz, /readyz and /metrics move there (404 on the public port), and the public port serves intake only. Unset: everything on SERVER_ADDR, as in the seed."),
-            new("TLS_CERT_FILE", "", "PEM certificate (chain) for HTTPS on SERVER_ADDR, with TLS_KEY_FILE; for development and small installs (in production a load balancer usually ends TLS). The management port (OPS_ADDR) stays HTTP."),
+            new("TLS_CERT_FILE", "", "PEM certificate (chain) for HTTPS on SERVER_ADDR, with TLS_KEY_FILE; for development and small installs (in production a load balancer usually ends TLS). The management port (OPS_ADDR) stays HTTP. Needs SERVER_ADDR when ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS is set. A relative path is relative to the working directory, which under dotnet run --project is the project's folder: give absolute paths."),
             new("TLS_KEY_FILE", "", "PEM private key of TLS_CERT_FILE."),
-            new("DEBUG_UI", "false", "true: a live event debugger at /debug on the management port (OPS_ADDR; without it, on the public port): the last events as stored, and rejections and drops with their reasons."),
+            new("DEBUG_UI", "false", "true: a live event debugger at /debug on the management port (OPS_ADDR; without it, on the public port to clients on this machine only, not through a proxy): the last events as stored, and rejections, drops and refused requests with their reasons."),
             new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
             new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
             new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
@@ -103,6 +103,13 @@ public static class IngestSettings
             }
         }
         LoadTls(r, o);
+        if (o.TlsCertificate is not null && o.ServerAddress is null && r.Raw("SERVER_ADDR") is null)
+        {
+            // ASP.NET's own settings (ASPNETCORE_URLS, ASPNETCORE_HTTP_PORTS: the image and the AppHost set them)
+            // chose a plain-HTTP listener; serving it with a certificate loaded would look like TLS and not be.
+            r.Error("TLS_CERT_FILE", "needs SERVER_ADDR (e.g. :19890), the listener HTTPS applies to; ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS name plain-HTTP listeners");
+        }
+
         o.DebugUi = r.Bool("DEBUG_UI", false);
         o.AckMode = r.OneOf("ACK_MODE", "memory", "memory", "wal");
 

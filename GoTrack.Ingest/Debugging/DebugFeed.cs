@@ -46,6 +46,23 @@ public sealed class DebugFeed(bool enabled, TimeProvider time)
         Publish(Entry("refused", endpoint, outcome, count == 1 ? reason : $"{count} events: {reason ?? outcome}", default));
     }
 
+    /// <summary>
+    /// A request refused as a whole, before any event in it was read (a wrong content type, a body that is not
+    /// JSON, too large, a wrong method): the path it came to, the status and the reason the client got.
+    /// </summary>
+    public void RequestRefused(string path, int statusCode, string reason)
+    {
+        if (!enabled)
+        {
+            return;
+        }
+
+        Publish(Entry("refused", path, RequestRefusedOutcome, reason, default, statusCode));
+    }
+
+    /// <summary>The outcome of <see cref="RequestRefused"/> entries (not a gotrack_events_total outcome: no event was read).</summary>
+    public const string RequestRefusedOutcome = "request_refused";
+
     /// <summary>The entries so far, then each new one, until the watcher goes away.</summary>
     public async IAsyncEnumerable<string> WatchAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -78,7 +95,7 @@ public sealed class DebugFeed(bool enabled, TimeProvider time)
         }
     }
 
-    private string Entry(string kind, string endpoint, string outcome, string? reason, ReadOnlySpan<byte> json)
+    private string Entry(string kind, string endpoint, string outcome, string? reason, ReadOnlySpan<byte> json, int statusCode = 0)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + json.Length);
         using (var w = new Utf8JsonWriter(buffer))
@@ -88,6 +105,11 @@ public sealed class DebugFeed(bool enabled, TimeProvider time)
             w.WriteString("at"u8, time.GetUtcNow());
             w.WriteString("endpoint"u8, endpoint);
             w.WriteString("outcome"u8, outcome);
+            if (statusCode != 0)
+            {
+                w.WriteNumber("status"u8, statusCode);
+            }
+
             if (reason is not null)
             {
                 w.WriteString("reason"u8, reason);

@@ -4,15 +4,40 @@ using Microsoft.AspNetCore.Http;
 namespace GoTrack.Ingest.Debugging;
 
 /// <summary>/debug (the page) and /debug/events (Server-Sent Events of <see cref="DebugFeed"/>).</summary>
+/// <remarks>
+/// With OPS_ADDR both answer on the management port only (UseOperationsPort). Without it there is one port,
+/// the public one, and the stream shows every visitor's stored events: then only a client on this machine
+/// gets them, and not through a reverse proxy (a proxy on the same host connects from loopback on behalf of
+/// anyone, and says so in Forwarded or X-Forwarded-For). Anyone else gets 403 naming OPS_ADDR.
+/// </remarks>
 internal static class DebugPage
 {
     public const string Path = "/debug";
 
+    private const string LoopbackOnly =
+        "DEBUG_UI: without OPS_ADDR the debugger answers only clients on this machine, not through a proxy. Set OPS_ADDR to serve it on the management port.";
+
     public static void Map(WebApplication app, DebugFeed feed)
     {
-        app.MapGet(Path, () => Results.Content(Html, "text/html; charset=utf-8"));
-        app.MapGet(Path + "/events", (CancellationToken cancellationToken) =>
-            TypedResults.ServerSentEvents(Items(feed, cancellationToken)));
+        var loopbackOnly = app.Services.GetRequiredService<Configuration.IngestOptions>().OpsPort is null;
+        app.MapGet(Path, (HttpContext context) => Allowed(context, loopbackOnly)
+            ? Results.Content(Html, "text/html; charset=utf-8")
+            : Results.Text(LoopbackOnly, statusCode: StatusCodes.Status403Forbidden));
+        app.MapGet(Path + "/events", (HttpContext context, CancellationToken cancellationToken) => Allowed(context, loopbackOnly)
+            ? TypedResults.ServerSentEvents(Items(feed, cancellationToken))
+            : Results.Text(LoopbackOnly, statusCode: StatusCodes.Status403Forbidden));
+    }
+
+    private static bool Allowed(HttpContext context, bool loopbackOnly)
+    {
+        if (!loopbackOnly)
+        {
+            return true;
+        }
+
+        var headers = context.Request.Headers;
+        return context.Connection.RemoteIpAddress is { } peer && System.Net.IPAddress.IsLoopback(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer)
+            && !headers.ContainsKey("Forwarded") && !headers.ContainsKey("X-Forwarded-For") && !headers.ContainsKey("X-Real-IP");
     }
 
     private static async IAsyncEnumerable<SseItem<string>> Items(DebugFeed feed, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -37,8 +62,8 @@ internal static class DebugPage
         </style></head>
         <body>
         <h1>GoTrack live events</h1>
-        <p class="meta">The last events as the sinks get them (after the privacy policy), and every refused or dropped
-        event with its reason. Newest first. <span id="state">connecting…</span></p>
+        <p class="meta">The last events as the sinks get them (after the privacy policy), every refused or dropped
+        event with its reason, and every request refused as a whole with its status. Newest first. <span id="state">connecting…</span></p>
         <ul id="log"></ul>
         <script>
         const log = document.getElementById('log'), state = document.getElementById('state');
@@ -50,7 +75,7 @@ internal static class DebugPage
           li.className = e.kind;
           const meta = document.createElement('div');
           meta.className = 'meta';
-          meta.textContent = `${e.at} ${e.endpoint} ${e.outcome}` + (e.reason ? ` — ${e.reason}` : '');
+          meta.textContent = `${e.at} ${e.endpoint} ` + (e.status ? `${e.status} ` : '') + e.outcome + (e.reason ? ` — ${e.reason}` : '');
           li.appendChild(meta);
           if (e.event) {
             const pre = document.createElement('pre');

@@ -49,10 +49,11 @@ internal static class HttpAnswers
         return write.IsCompletedSuccessfully ? Task.CompletedTask : write.AsTask();
     }
 
-    /// <summary>Answers <c>{"error": message}</c>.</summary>
+    /// <summary>Answers <c>{"error": message}</c>, and shows a request refused as a whole in the debugger (DEBUG_UI).</summary>
     /// <param name="segment">The Segment API's shape: <c>success: false</c> first, as Segment answers.</param>
     public static Task WriteError(HttpResponse response, int statusCode, string message, bool segment = false)
     {
+        ShowInDebugger(response.HttpContext, statusCode, message);
         response.StatusCode = statusCode;
         response.Headers.ContentType = Json;
         response.Headers.CacheControl = NoStore;
@@ -67,6 +68,28 @@ internal static class HttpAnswers
         json.WriteEndObject();
         json.Flush();
         return response.BodyWriter.FlushAsync().AsTask();
+    }
+
+    /// <summary>
+    /// Every JSON error answer of every endpoint comes through <see cref="WriteError"/>, so the debugger learns
+    /// of a request refused as a whole here, once: a wrong method (405), content type or encoding (415), a body
+    /// too large (413) or not JSON (400), an unknown path (404). 401, 403, 429 and 503 are shown where they are
+    /// decided (IntakeGate, <see cref="PostPreambleAsync"/>, EventIntake), with their outcome and event count.
+    /// Only the reason the client got is shown, never the body.
+    /// </summary>
+    private static void ShowInDebugger(HttpContext context, int statusCode, string message)
+    {
+        if (statusCode is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden
+            or StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
+        {
+            return;
+        }
+
+        // Looked up per error (not per request): the endpoints' error paths share this writer, not a constructor.
+        if (context.RequestServices?.GetService(typeof(Debugging.DebugFeed)) is Debugging.DebugFeed { Enabled: true } feed)
+        {
+            feed.RequestRefused(context.Request.Path.Value ?? "/", statusCode, message);
+        }
     }
 
     /// <summary>Why a 503: the event log did not take the events (full, failing, or the server stopping).</summary>

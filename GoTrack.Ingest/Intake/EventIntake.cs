@@ -19,9 +19,9 @@ public sealed class EventIntake(EventPipeline pipeline, GoTrackMetrics metrics, 
     {
         var result = await _log.AppendAsync(record, cancellationToken).ConfigureAwait(false);
         Count(result, 1);
-        if (result == AppendResult.Accepted && debug.Enabled)
+        if (debug.Enabled)
         {
-            debug.Stored(endpoint, [record]);
+            Show(endpoint, result, [record]);
         }
 
         return result;
@@ -31,9 +31,9 @@ public sealed class EventIntake(EventPipeline pipeline, GoTrackMetrics metrics, 
     {
         var result = await _log.AppendAsync(records, cancellationToken).ConfigureAwait(false);
         Count(result, records.Length);
-        if (result == AppendResult.Accepted && debug.Enabled)
+        if (debug.Enabled)
         {
-            debug.Stored(endpoint, records.Span);
+            Show(endpoint, result, records.Span);
         }
 
         return result;
@@ -46,13 +46,26 @@ public sealed class EventIntake(EventPipeline pipeline, GoTrackMetrics metrics, 
         debug.Refused(endpoint, outcome, reason, count);
     }
 
-    private void Count(AppendResult result, int count) => metrics.Events(
-        result switch
+    private void Count(AppendResult result, int count) => metrics.Events(Outcome(result), count);
+
+    /// <summary>The debugger shows the stored events, or the 503 with the reason the client got (full, failing, stopping).</summary>
+    private void Show(string endpoint, AppendResult result, ReadOnlySpan<Record> records)
+    {
+        if (result == AppendResult.Accepted)
         {
-            AppendResult.Accepted => EventOutcomes.Accepted,
-            AppendResult.Full => EventOutcomes.Overload,
-            AppendResult.Failed => EventOutcomes.StorageFailed,
-            _ => EventOutcomes.Closed,
-        },
-        count);
+            debug.Stored(endpoint, records);
+        }
+        else
+        {
+            debug.Refused(endpoint, Outcome(result), Endpoints.HttpAnswers.Unavailable(result), records.Length);
+        }
+    }
+
+    private static string Outcome(AppendResult result) => result switch
+    {
+        AppendResult.Accepted => EventOutcomes.Accepted,
+        AppendResult.Full => EventOutcomes.Overload,
+        AppendResult.Failed => EventOutcomes.StorageFailed,
+        _ => EventOutcomes.Closed,
+    };
 }

@@ -75,10 +75,33 @@ public sealed class PublishedTlsTests(PublishedIngest published) : IDisposable
         Assert.Single(await File.ReadAllLinesAsync(_dir.File("events.ndjson")));
     }
 
+    /// <summary>
+    /// The image sets ASPNETCORE_HTTP_PORTS and the AppHost ASPNETCORE_URLS: then ASP.NET picks a plain-HTTP
+    /// listener, and TLS applies to SERVER_ADDR only. The start stops and says so, rather than serving plain
+    /// HTTP with a certificate loaded (and the cookie without Secure).
+    /// </summary>
+    [Fact]
+    public async Task With_ASPNETCORE_HTTP_PORTS_and_no_SERVER_ADDR_TLS_stops_the_start_naming_SERVER_ADDR()
+    {
+        var (cert, key, _) = WritePem();
+        var port = PublishedIngest.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_HTTP_PORTS"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["TLS_CERT_FILE"] = cert,
+            ["TLS_KEY_FILE"] = key,
+            ["LOG_PATH"] = _dir.File("events.ndjson"),
+        };
+        var (code, output) = await PublishedIngest.RunAsync(published.Executable, "", TimeSpan.FromSeconds(60), env);
+        Assert.True(code == 2, $"exit code {code}:\n{output}");
+        Assert.Contains("TLS_CERT_FILE: needs SERVER_ADDR", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("events.ndjson")));
+    }
+
     [Fact]
     public void A_certificate_without_its_key_or_an_unreadable_pair_fails_the_start()
     {
-        var (cert, _, _) = WritePem();
+        var (cert, key, _) = WritePem();
         var garbage = _dir.File("garbage.pem");
         File.WriteAllText(garbage, "not a key");
         foreach (var (settings, expected) in new (Dictionary<string, string?>, string)[]
@@ -86,6 +109,8 @@ public sealed class PublishedTlsTests(PublishedIngest published) : IDisposable
             (new() { ["TLS_CERT_FILE"] = cert }, "TLS_KEY_FILE: TLS_CERT_FILE and TLS_KEY_FILE go together"),
             (new() { ["TLS_CERT_FILE"] = cert, ["TLS_KEY_FILE"] = _dir.File("missing.pem") }, "TLS_KEY_FILE: file"),
             (new() { ["TLS_CERT_FILE"] = cert, ["TLS_KEY_FILE"] = garbage }, "TLS_CERT_FILE: '"),
+            (new() { ["TLS_CERT_FILE"] = cert, ["TLS_KEY_FILE"] = key, ["urls"] = "http://+:8080" }, "TLS_CERT_FILE: needs SERVER_ADDR"),
+            (new() { ["TLS_CERT_FILE"] = cert, ["TLS_KEY_FILE"] = key, ["http_ports"] = "8080" }, "TLS_CERT_FILE: needs SERVER_ADDR"),
         })
         {
             var config = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
