@@ -7,7 +7,10 @@ namespace GoTrack.Tests.Deploy;
 /// gotrack_log_fill_ratio is what the "log filling" alert watches: the same fill /readyz judges (the larger
 /// of events and bytes against the log's bounds), so the alert does not need to know QUEUE_MAX_EVENTS,
 /// QUEUE_MAX_MB or WAL_MAX_BYTES.
+/// Runs alone: OpenTelemetry exports every meter named GoTrack in the process, so another test's host
+/// running beside would add its own gauge as a second sample (the cause of a failed CI run).
 /// </summary>
+[Collection(GoTrack.Tests.Http.ZeroSeriesGroup.Name)]
 public sealed class LogFillMetricTests
 {
     [Fact]
