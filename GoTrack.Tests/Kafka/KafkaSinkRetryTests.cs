@@ -75,7 +75,9 @@ public sealed class KafkaFatalErrorTests : IDisposable
     [Fact]
     public async Task A_fatal_error_with_batches_in_flight_replaces_the_producer_once_and_each_event_arrives_once()
     {
-        using var app = _kafka.Ingest(("WORKER_CONCURRENCY", "4"), ("KAFKA_BATCH_SIZE", "5"), ("KAFKA_MESSAGE_TIMEOUT_MS", "20000"));
+        // FLUSH_INTERVAL_MS: the sink waits for whole batches of five (the test host's default, 0, writes each
+        // event as it comes, and four batches of one are not the twenty events this test needs in flight).
+        using var app = _kafka.Ingest(("WORKER_CONCURRENCY", "4"), ("KAFKA_BATCH_SIZE", "5"), ("KAFKA_MESSAGE_TIMEOUT_MS", "20000"), ("FLUSH_INTERVAL_MS", "2000"));
         var client = app.CreateClient();
         Assert.Equal(10, await client.SendPixelsAsync(10, "before"));
         await app.WaitDeliveredAsync(TimeSpan.FromSeconds(30));
