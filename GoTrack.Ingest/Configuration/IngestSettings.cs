@@ -51,7 +51,7 @@ public static class IngestSettings
             new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
             new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
-            new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one."),
+            new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one. Default 0 under IP_MODE=drop (no address to tell visitors apart: the join would merge them site-wide)."),
             new("WRITE_KEYS", "", "Accepted write keys, 'key:source,key2:source2' or '@/path/to/file' (one key:source per line). Set: /v1/* refuses a missing or unknown key with 401, the pixel and /collect take it as ?write_key= (or Basic auth), and each event records its source. Unset: intake is open. A key identifies a source; it is not a secret."),
             new("RATE_LIMIT_IP_PER_SEC", "0", "Events per second one client address may send (a second's worth may come at once); more answers 429 with Retry-After. 0: no limit."),
             new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit. Set, it needs WRITE_KEYS (the start fails without it: without keys there is nothing to limit per key)."),
@@ -151,7 +151,10 @@ public static class IngestSettings
         }
 
         o.Cookie.MaxAgeSeconds = r.Number("COOKIE_MAX_AGE", 0, 0, 400 * 24 * 3600);
-        o.Cookie.JoinWindow = r.Duration("SESSION_JOIN_WINDOW", TimeSpan.FromSeconds(2), TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        // Under IP_MODE=drop there is no address to tell visitors apart: the join would give one browser build's
+        // concurrent first visits across the whole site one session, so it is off unless asked for.
+        var joinDefault = o.Privacy.IpMode == Privacy.IpMode.Drop ? TimeSpan.Zero : TimeSpan.FromSeconds(2);
+        o.Cookie.JoinWindow = r.Duration("SESSION_JOIN_WINDOW", joinDefault, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         if (o.Cookie.JoinWindow > TimeSpan.Zero && o.Cookie.JoinWindow < TimeSpan.FromMilliseconds(100))
         {
             r.Error("SESSION_JOIN_WINDOW", "must be 0 (off) or between 100ms and 1m");

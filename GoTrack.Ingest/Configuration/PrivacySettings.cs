@@ -15,7 +15,7 @@ public static class PrivacySettings
         new("TRUSTED_PROXIES", PrivacyOptions.DefaultTrustedProxies, "Comma-separated CIDRs (or single addresses) of the proxies whose forwarding header is believed."),
         new("FORWARDED_HEADER", "x-forwarded-for", "The header your proxy writes: x-forwarded-for or forwarded (RFC 7239). The other is ignored: a client could write it."),
         new("IP_MODE", "raw", "What is stored of the client IP: raw, truncate (IPv4 /24, IPv6 /48), hash (HMAC-SHA256 with a key that changes every UTC day) or drop."),
-        new("IP_HASH_SECRET", "", "Secret (16+ characters) behind IP_MODE=hash and COOKIE_MODE=off. Unset: a random secret per process, so instances and restarts disagree."),
+        new("IP_HASH_SECRET", "", "Secret (16+ characters) behind IP_MODE=hash, COOKIE_MODE=off and the new session values joined in SESSION_JOIN_WINDOW. Unset: a random secret per process, so instances and restarts disagree (and a page's first requests split across instances)."),
         new("DNT_RESPECT", "true", "Honour DNT: 1 as an opt-out (see PRIVACY_MODE). The pixel still answers with the GIF."),
         new("GPC_RESPECT", "true", "Honour Sec-GPC: 1 (Global Privacy Control) as an opt-out (see PRIVACY_MODE)."),
         new("PRIVACY_MODE", "drop", "What an opt-out does: drop (the event is not recorded) or anonymize (recorded without uid, sid, ip, ua and click ids; no cookie)."),

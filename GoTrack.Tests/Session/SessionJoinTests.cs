@@ -87,13 +87,27 @@ public sealed class SessionJoinTests(ITestOutputHelper output)
     /// <remarks>
     /// Under IP_MODE=drop the events hold nothing of the address, so the derivation takes none of it either:
     /// otherwise the holder of IP_HASH_SECRET could find a visitor's /24 from sid, ua and ts (2^24 trials).
+    /// The join is off by default under drop (see the next test); these rows set it, as an operator may.
     /// </remarks>
     public async Task The_address_counts_only_as_far_as_IP_MODE_keeps_it(string ipMode, string otherPeer, bool same)
     {
-        using var factory = new IngestFactory(new() { ["IP_MODE"] = ipMode, ["IP_HASH_SECRET"] = "0123456789abcdef-secret" }, new FixedClock(Noon));
+        using var factory = new IngestFactory(new() { ["IP_MODE"] = ipMode, ["IP_HASH_SECRET"] = "0123456789abcdef-secret", ["SESSION_JOIN_WINDOW"] = "2s" }, new FixedClock(Noon));
         var a = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: "81.2.69.160", ua: Chrome)).Line!);
         var b = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: otherPeer, ua: Chrome)).Line!);
         Assert.Equal(same, a == b);
+    }
+
+    /// <summary>
+    /// Without an address the join would merge one browser build's first visits site-wide, so under IP_MODE=drop
+    /// it is off unless SESSION_JOIN_WINDOW is set: the same address, user agent and instant get two sessions.
+    /// </summary>
+    [Fact]
+    public async Task Under_IP_MODE_drop_each_request_without_a_cookie_gets_its_own_session_by_default()
+    {
+        using var factory = new IngestFactory(new() { ["IP_MODE"] = "drop", ["IP_HASH_SECRET"] = "0123456789abcdef-secret" }, new FixedClock(Noon));
+        var a = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: "81.2.69.160", ua: Chrome)).Line!);
+        var b = Sid((await PrivacyHttpTests.PixelAsync(factory, "e=x", peer: "81.2.69.160", ua: Chrome)).Line!);
+        Assert.NotEqual(a, b);
     }
 
     [Fact]
