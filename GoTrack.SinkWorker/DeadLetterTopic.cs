@@ -30,7 +30,8 @@ public sealed class DeadLetterTopic(KafkaProducerHost producers, SinkWorkerOptio
     /// <summary>
     /// Sends the letters not yet marked in <paramref name="sent"/>, and marks each one the topic acknowledges
     /// (or the fallback file took). The caller's retry passes the same array, so a letter the topic already
-    /// has is never sent twice.
+    /// has is never sent twice. Each letter is counted once, under its reason when the topic has it or under
+    /// <see cref="FallbackReason"/> when the file took it.
     /// </summary>
     public async Task SendAsync(IReadOnlyList<(ConsumeResult<byte[], byte[]> Message, string Reason, string Error)> letters, bool[] sent, CancellationToken cancellationToken)
     {
@@ -90,7 +91,9 @@ public sealed class DeadLetterTopic(KafkaProducerHost producers, SinkWorkerOptio
 
             if (send.IsCompletedSuccessfully)
             {
+                // Counted here, once: a later call (the pipeline's retry) skips it.
                 sent[i] = true;
+                metrics.DeadLetter(letters[i].Reason);
             }
             else if (send.Exception?.InnerException is ProduceException<byte[], byte[]> e && IsPermanent(e.Error.Code))
             {
@@ -119,11 +122,6 @@ public sealed class DeadLetterTopic(KafkaProducerHost producers, SinkWorkerOptio
         if (transient is not null)
         {
             throw transient;
-        }
-
-        foreach (var group in letters.GroupBy(l => l.Reason))
-        {
-            metrics.DeadLetter(group.Key, group.Count());
         }
     }
 

@@ -100,6 +100,9 @@ public sealed class SinkWorkerTests : IAsyncLifetime
         Assert.Equal(2, lines.Length);
         Assert.Contains(lines, l => l.Contains("not_json", StringComparison.Ordinal) && l.Contains("TopicAuthorizationFailed", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("bad_event_id", StringComparison.Ordinal));
+
+        // Counted once each, as dlq_refused (they never reached the topic), not also under their own reasons.
+        Assert.Equal(2, _rig.WorkerCounter("gotrack.sinkworker.dead_letters"));
     }
 
     [Fact]
@@ -211,6 +214,9 @@ public sealed class DeadLetterRetryTests : IAsyncLifetime
         var messages = await _rig.Kafka.ReadAsync(5, topic: SinkWorkerRig.DeadLetterTopic);
         Assert.Equal(5, messages.Count);
         Assert.Equal(5, messages.Select(m => m.Key()).Distinct().Count());
+
+        // Each letter is counted once, when the topic acknowledges it: not again by the second call.
+        Assert.Equal(5, _rig.WorkerCounter("gotrack.sinkworker.dead_letters"));
     }
 }
 
