@@ -51,7 +51,18 @@ public sealed class PublishedIngest : IAsyncLifetime
     {
         using var process = Start(file, args, env, out var output);
         using var cts = new CancellationTokenSource(timeout);
-        await process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A hung child (node, a browser it started, dotnet publish) must not outlive the test run.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"{file} {args} did not exit within {timeout}; killed. Output:\n{output}");
+        }
+
         process.WaitForExit();
         return (process.ExitCode, output.ToString());
     }
