@@ -63,6 +63,13 @@ public sealed class SegmentEndpoint(EventIntake intake, SessionCookie cookie, In
             return await Error(response, StatusCodes.Status415UnsupportedMediaType, "content type must be application/json or text/plain").ConfigureAwait(false);
         }
 
+        // A key in Basic auth (where Segment's SDKs send it, and which wins over the body's writeKey) is checked
+        // before the body is read, so an unknown one costs no reading or inflating of up to MAX_BODY_BYTES.
+        if (gate.KeysRequired && WriteKeys.FromBasicAuth(request.Headers.Authorization) is { } basicKey && !gate.TryKey(basicKey, 1, out _))
+        {
+            return await Error(response, StatusCodes.Status401Unauthorized, "missing or unknown write key (WRITE_KEYS)").ConfigureAwait(false);
+        }
+
         var body = await RequestBody.ReadAsync(request, options.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (body.Buffer is null)
         {

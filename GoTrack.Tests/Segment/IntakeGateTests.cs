@@ -115,6 +115,28 @@ public sealed class IntakeGateTests
         Assert.Equal(1, factory.Outcome(EventOutcomes.Accepted));
     }
 
+    /// <summary>
+    /// An unknown key in Basic auth (where Segment's SDKs send it) is refused before the body is read: an
+    /// unauthenticated client does not get MAX_BODY_BYTES of reading and inflating per request. The body here
+    /// is not even JSON, and the answer is still 401, counted once.
+    /// </summary>
+    [Fact]
+    public async Task On_v1_an_unknown_Basic_auth_key_is_refused_before_the_body_is_read()
+    {
+        using var factory = new IngestFactory(Keys);
+        using var client = factory.CreateClient();
+        using var request = SegmentApiTests.Post("/v1/batch", "{\"batch\": [ not json at all", key: "wk_nope_0123456789");
+        using var answer = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+        Assert.Equal(1, factory.Outcome(EventOutcomes.UnknownWriteKey));
+
+        // A known key in Basic auth goes on to the body, which is then refused for what it is.
+        using var known = SegmentApiTests.Post("/v1/batch", "{\"batch\": [ not json at all", key: Web);
+        using var malformed = await client.SendAsync(known);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal(1, factory.Outcome(EventOutcomes.UnknownWriteKey));
+    }
+
     [Fact]
     public async Task On_v1_batch_the_address_and_key_limits_refuse_with_429_and_count_every_message()
     {
