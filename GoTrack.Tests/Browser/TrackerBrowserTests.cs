@@ -183,11 +183,30 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
         // One session throughout: the cookie the first beacon's answer set, which the browser kept for the collector.
         var sid = Assert.Single(events.Select(e => Str(e, "sid")).Distinct());
         Assert.Equal(sid, Assert.Single(await context.CookiesAsync([rig.CollectorUrl]), c => c.Name == "gt_sid").Value);
+
+        // At the collector, the six beacons as they came: POSTs of text/plain;charset=UTF-8 (sendBeacon with a string
+        // body), a CORS "simple" request, so the browser sent no preflight (OPTIONS) before any of them.
+        var beacons = rig.Collector.Requests.Where(r => r.Path == "/collect").ToArray();
+        Assert.Equal(6, beacons.Length);
+        Assert.All(beacons, r =>
+        {
+            Assert.Equal("POST", r.Method);
+            var type = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(Assert.IsType<string>(r.ContentType));
+            Assert.Equal("text/plain", type.MediaType);
+            Assert.Equal("utf-8", type.CharSet, ignoreCase: true);
+        });
+        Assert.DoesNotContain(rig.Collector.Requests, r => r.Method == "OPTIONS");
     }
 
+    /// <summary>
+    /// Without sendBeacon the tracker sends with fetch; when fetch is missing, or its promise rejects (a blocker, a
+    /// network error), with the pixel, and each event once: exact counts of what the page sent and what the
+    /// collector was sent and accepted.
+    /// </summary>
     [Theory]
     [InlineData("fetch", "navigator.sendBeacon = () => false;")]
     [InlineData("img", "Object.defineProperty(Navigator.prototype, 'sendBeacon', { value: undefined }); delete navigator.sendBeacon; window.fetch = undefined;")]
+    [InlineData("rejected", "navigator.sendBeacon = () => false; window.fetch = () => Promise.reject(new TypeError('blocked'));")]
     public async Task Without_a_beacon_the_tracker_falls_back_to_fetch_then_the_pixel_at_the_first_aliases(string transport, string initScript)
     {
         await using var rig = await StartAsync(new() { ["COLLECT_PATHS"] = "/api/e,/api/f", ["PIXEL_PATHS"] = "/img/logo.gif" });
@@ -206,12 +225,25 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
         var props = One(events, "signup", app).GetProperty("props");
         Assert.Equal("pro", props.GetProperty("plan").GetString());
         // The pixel carries props as query parameters, so as strings.
-        Assert.Equal(transport == "img" ? JsonValueKind.String : JsonValueKind.Number, props.GetProperty("seats").ValueKind);
+        var pixel = transport != "fetch";
+        Assert.Equal(pixel ? JsonValueKind.String : JsonValueKind.Number, props.GetProperty("seats").ValueKind);
 
-        var sent = await SentAsync(page);
-        var path = transport == "img" ? "/img/logo.gif?" : "/api/e";
-        Assert.Equal(2, sent.Count(s => s.StartsWith($"{transport} {rig.CollectorUrl}{path}", StringComparison.Ordinal)));
-        Assert.DoesNotContain(sent, s => s.Contains("/collect", StringComparison.Ordinal) || s.Contains("/px.gif", StringComparison.Ordinal));
+        // What the page sent, each event's attempts in turn (the query strings left out): a beacon refused, then
+        // fetch; or no beacon and no fetch at all, the pixel; or a beacon refused, a fetch rejected, the pixel.
+        string beacon = $"beacon {rig.CollectorUrl}/api/e", fetch = $"fetch {rig.CollectorUrl}/api/e", img = $"img {rig.CollectorUrl}/img/logo.gif";
+        string[] attempts = transport switch
+        {
+            "fetch" => [beacon, fetch],
+            "img" => [img],
+            _ => [beacon, fetch, img],
+        };
+        var sent = (await SentAsync(page)).Select(s => s.Split('?')[0]).Order(StringComparer.Ordinal);
+        Assert.Equal(attempts.Concat(attempts).Order(StringComparer.Ordinal), sent);
+
+        // What reached the collector: two requests to the one intake used, nothing to the defaults or the other aliases.
+        var intake = rig.Collector.Requests.Where(r => r.Path != "/t.js").ToArray();
+        Assert.Equal(2, intake.Length);
+        Assert.All(intake, r => Assert.Equal(pixel ? "GET /img/logo.gif" : "POST /api/e", r.Method + " " + r.Path));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using GoTrack.Core.Sinks;
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +16,8 @@ namespace GoTrack.Tests.Support;
 /// <remarks>
 /// TestServer has no TCP peer (RemoteIpAddress is null). Requests here may name one in the
 /// <see cref="PeerHeader"/> header; a startup filter, in tests only, makes it the connection's address
-/// and removes the header before the app sees the request.
+/// and removes the header before the app sees the request. The same filter notes every request the host
+/// is sent (<see cref="Requests"/>), as it arrived, before the app reads it.
 /// </remarks>
 public sealed class IngestFactory : WebApplicationFactory<Program>
 {
@@ -67,7 +69,7 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
 
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<IStartupFilter, TestPeerFilter>();
+            services.AddSingleton<IStartupFilter>(new TestPeerFilter(_requests));
             if (_clock is not null)
             {
                 services.AddSingleton(_clock);
@@ -75,12 +77,22 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         });
     }
 
-    private sealed class TestPeerFilter : IStartupFilter
+    private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+
+    /// <summary>A request as it reached the host: its method, path and Content-Type header (null without one).</summary>
+    public sealed record RecordedRequest(string Method, string Path, string? ContentType);
+
+    /// <summary>Every request the host was sent so far, in order of arrival, noted before the app handled it.</summary>
+    public RecordedRequest[] Requests => [.. _requests];
+
+    private sealed class TestPeerFilter(ConcurrentQueue<RecordedRequest> requests) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             app.Use((context, nextMiddleware) =>
             {
+                var request = context.Request;
+                requests.Enqueue(new RecordedRequest(request.Method, request.Path.Value ?? "", request.ContentType));
                 if (context.Request.Headers.Remove(PeerHeader, out var peer))
                 {
                     context.Connection.RemoteIpAddress = IPAddress.Parse(peer.ToString());
