@@ -1,5 +1,6 @@
 using System.Net;
 using GoTrack.Tests.Support;
+using Microsoft.Playwright;
 
 namespace GoTrack.Tests.Browser;
 
@@ -13,9 +14,7 @@ public sealed class DebuggerTests(BrowserFixture browser)
         using var factory = new IngestFactory(new() { ["DEBUG_UI"] = "true", ["IP_MODE"] = "truncate" });
         var address = factory.StartOnKestrel();
         await using var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(address + "/debug");
-        await page.WaitForSelectorAsync("#state:text('live')");
+        var page = await OpenLiveAsync(context, address);
 
         using var client = new HttpClient { BaseAddress = new Uri(address) };
         var id = Guid.NewGuid().ToString();
@@ -63,9 +62,7 @@ public sealed class DebuggerTests(BrowserFixture browser)
         });
         var address = factory.StartOnKestrel();
         await using var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(address + "/debug");
-        await page.WaitForSelectorAsync("#state:text('live')");
+        var page = await OpenLiveAsync(context, address);
         using var client = new HttpClient { BaseAddress = new Uri(address) };
 
         using (var html = new StringContent("<p>hello</p>", System.Text.Encoding.UTF8, "text/html"))
@@ -154,5 +151,14 @@ public sealed class DebuggerTests(BrowserFixture browser)
         using var client = factory.CreateClient();
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/debug")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/debug/events")).StatusCode);
+    }
+
+    /// <summary>Opens /debug in a new page and waits for its live feed to connect.</summary>
+    private static async Task<IPage> OpenLiveAsync(IBrowserContext context, string address)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(address + "/debug");
+        await page.WaitForSelectorAsync("#state:text('live')");
+        return page;
     }
 }
