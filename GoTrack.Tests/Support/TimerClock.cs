@@ -12,6 +12,7 @@ namespace GoTrack.Tests.Support;
 public sealed class TimerClock : FakeTimeProvider
 {
     private readonly Channel<ArmedTimer> _armed = Channel.CreateUnbounded<ArmedTimer>();
+    private int _count;
 
     public TimerClock()
     {
@@ -22,11 +23,15 @@ public sealed class TimerClock : FakeTimeProvider
     {
     }
 
+    /// <summary>How many timers with a due time have been armed so far.</summary>
+    public int TimersArmed => Volatile.Read(ref _count);
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = base.CreateTimer(callback, state, dueTime, period);
         if (dueTime != Timeout.InfiniteTimeSpan)
         {
+            Interlocked.Increment(ref _count);
             _armed.Writer.TryWrite(new ArmedTimer(dueTime, GetUtcNow() + dueTime));
         }
 
