@@ -180,28 +180,63 @@ public sealed class SinkRunnerFaultTests
         }
     }
 
+    /// <remarks>
+    /// The runner's own backoff waits on its clock, here a fake one: the test steps it to each wait's end, so
+    /// the waits themselves are checked (RetryBaseDelay doubling per failure in a row, from 1 ms), not only
+    /// that the run finished. The resilience pipeline keeps the real clock: the sink never fails, so it never
+    /// waits.
+    /// </remarks>
     [Fact]
     public async Task Unexpected_exceptions_in_reading_and_releasing_are_retried_and_no_batch_is_lost()
     {
-        var log = new MemoryEventLog(new EventLogOptions());
+        var clock = new TimerClock();
+        var log = new MemoryEventLog(new EventLogOptions(), clock);
         var reader = new FaultyReader(log.OpenReader("fake"), failReads: 3, failReleases: 2);
         var sink = new FakeSink("fake");
         var options = TestPipeline.FastRetries();
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new GoTrackMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         var pipeline = new Polly.ResiliencePipelineBuilder().AddSinkStrategies(options, _ => ValueTask.CompletedTask).Build();
-        var runner = new SinkRunner(sink, reader, options, pipeline, metrics, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<SinkRunner>.Instance);
+        var runner = new SinkRunner(sink, reader, options, pipeline, metrics, clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<SinkRunner>.Instance);
 
         var sent = Enumerable.Range(0, 95).Select(_ => new Record(Guid.NewGuid(), DateTimeOffset.UnixEpoch, "t", "{}"u8.ToArray())).ToArray();
         Assert.Equal(AppendResult.Accepted, await log.AppendAsync(sent, default));
         log.Complete();
+        // A bound on the real clock only, so that a runner stuck for good fails the test instead of hanging it.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await runner.RunAsync(timeout.Token);
+        var run = runner.RunAsync(timeout.Token);
 
+        // The three failed reads, one after the other: each read waits for the backoff of the one before.
+        foreach (var (ms, failures) in new[] { (1, 1), (2, 2), (4, 3) })
+        {
+            var wait = await clock.NextTimerAsync(_ => true, $"backoff after read failure {failures}");
+            Assert.Equal(TimeSpan.FromMilliseconds(ms), wait.Delay);
+            Assert.Equal(failures, runner.ConsecutiveFailures);
+            Assert.Equal("IOException: injected read failure", runner.LastError);
+            Assert.Equal(0, sink.Attempts);
+            clock.FireAt(wait);
+        }
+
+        // The two releases that throw: each of those batches waits its first backoff (1 ms), then is written again.
+        for (var i = 0; i < 2; i++)
+        {
+            var wait = await clock.NextTimerAsync(_ => true, $"backoff after release failure {i + 1}");
+            Assert.Equal(TimeSpan.FromMilliseconds(1), wait.Delay);
+            Assert.Equal("InvalidOperationException: injected bug after the write", runner.LastError);
+            clock.FireAt(wait);
+        }
+
+        await run;
         Assert.False(timeout.IsCancellationRequested);
+        Assert.Equal(5, clock.TimersArmed); // no other wait: every other read, write and release went through at once
         Assert.Equal(0, reader.Pending);
-        Assert.Equal(sent.Select(r => r.EventId).ToHashSet(), sink.Delivered.ToHashSet());
-        // The two batches whose release threw were written again (at least once, never lost): 95 + 2 x 10.
-        Assert.Equal(115, sink.Delivered.Count);
+        Assert.Equal(0, runner.ConsecutiveFailures);
+        // 10 batches (9 of 10 records, 1 of 5) written once each, and the two whose release threw written again.
+        // The first two releases come before the 5-record batch is read (4 in flight at most), so both were full.
+        Assert.Equal(10 + 2, sink.Attempts);
+        var times = sink.Delivered.GroupBy(id => id).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(sent.Select(r => r.EventId).Order(), times.Keys.Order());
+        Assert.Equal(20, times.Values.Count(n => n == 2));
+        Assert.Equal(75, times.Values.Count(n => n == 1));
     }
 }
