@@ -60,7 +60,11 @@ if (options.OpsPort is { } opsPort)
 
 app.MapGoTrackIngest();
 app.MapDefaultEndpoints();
-await app.RunAsync().ConfigureAwait(false);
+if (await StartupErrors.RunAsync(app, Console.Error, "GoTrack.Ingest", "SERVER_ADDR (or OPS_ADDR)").ConfigureAwait(false) is { } refused)
+{
+    return refused;
+}
+
 return Environment.ExitCode;
 
 /// <summary>The entry point, visible to WebApplicationFactory.</summary>

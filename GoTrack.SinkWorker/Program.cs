@@ -31,5 +31,4 @@ if (options.ServerAddress is { } address)
 builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
 var app = builder.Build();
 app.MapDefaultEndpoints();
-await app.RunAsync().ConfigureAwait(false);
-return 0;
+return await StartupErrors.RunAsync(app, Console.Error, "GoTrack.SinkWorker", "SERVER_ADDR").ConfigureAwait(false) ?? 0;

@@ -133,6 +133,23 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
         Assert.Contains("KAFKA_BROKERS: required", output, StringComparison.Ordinal);
         Assert.Contains("COLLECT_PATHS: '/metrics/e' is under /metrics", output, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// SERVER_ADDR taken by another process (a second instance, an old one still stopping): one line naming
+    /// the address and the way out, and exit 1; not an unhandled exception that aborts the runtime (SIGABRT,
+    /// exit 134, a core dump where core dumps are on).
+    /// </summary>
+    [Fact]
+    public async Task An_address_in_use_exits_1_with_one_line_naming_it()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, output) = await PublishedIngest.RunAsync(published.Executable, "", TimeSpan.FromSeconds(60), Env(port));
+        Assert.True(code == 1, $"exit code {code}:\n{output}");
+        Assert.Contains($"127.0.0.1:{port}: address already in use", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
 }
 
 /// <summary>OPS_ADDR on the published binary: real sockets, so the split by local port is what runs in production.</summary>
