@@ -25,15 +25,12 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
 
     private static readonly string[] SegmentKinds = ["track", "page", "screen", "identify", "group", "alias", "batch", "t", "p", "s", "i", "g", "a", "b", "m"];
 
-    /// <summary>/collect's nested objects and their members, as <c>CollectBodyParser</c> reads them.</summary>
+    /// <summary>/collect's nested objects and their members, as <see cref="CollectBodyParser"/> reads them.</summary>
     private static readonly (string Name, string[] Members)[] Nested =
     [
-        ("utm", ["source", "medium", "campaign", "term", "content"]),
-        ("click", ["gclid", "fbclid", "msclkid"]),
+        ("utm", CollectBodyParser.UtmMembers),
+        ("click", CollectBodyParser.ClickMembers),
     ];
-
-    /// <summary>Keys /collect takes and ignores: the server sets them (write_key is the request's credential).</summary>
-    private static readonly string[] ServerOwned = ["ts", "ua", "ip", "geo", "device", "bot", "source", "client_ts", "write_key"];
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -212,7 +209,7 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
             Description = $"Free-form properties: at most {FieldLimits.Props} in all, names up to {FieldLimits.PropName} bytes, each value's JSON up to {FieldLimits.PropValue} bytes.",
             MaxProperties = FieldLimits.Props,
         };
-        foreach (var name in ServerOwned)
+        foreach (var name in CollectBodyParser.ServerOwnedKeys)
         {
             properties[name] = new OpenApiSchema { Description = "Set by the server; a client's value is ignored." };
         }
