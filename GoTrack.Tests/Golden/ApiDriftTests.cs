@@ -175,7 +175,12 @@ public sealed class ApiDriftTests
         using var client = factory.CreateClient(new() { AllowAutoRedirect = false });
         var document = await DocumentAsync(client);
         var peers = 0;
-        var script = (await client.GetAsync("/t.js")).Headers.ETag!.Tag.Trim('"');
+        string script;
+        using (var tracker = await client.GetAsync("/t.js"))
+        {
+            script = tracker.Headers.ETag!.Tag.Trim('"');
+        }
+
 
         var got = new Dictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         async Task Send(string operation, HttpMethod method, string url, string? body = null, string type = "application/json",
