@@ -198,7 +198,9 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
             properties[name] = new OpenApiSchema
             {
                 Type = JsonSchemaType.Object | JsonSchemaType.Null,
-                Description = $"Another way to send the top-level fields of these names ({name}.x is the field x).",
+                Description = name == "utm"
+                    ? "Another way to send the campaign fields: utm.x is the field utm_x (utm.source is utm_source)."
+                    : "Another way to send the ad click ids: click.x is the field x (click.gclid is gclid).",
                 Properties = members.ToDictionary(m => m, _ => (IOpenApiSchema)Text(FieldLimits.Utm), StringComparer.Ordinal),
             };
         }
@@ -223,7 +225,13 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
         };
     }
 
-    private static OpenApiSchema Text(int maxLength) => new() { Type = JsonSchemaType.String | JsonSchemaType.Null, MaxLength = maxLength };
+    // maxLength counts characters; GoTrack's limits are UTF-8 bytes, which the description states.
+    private static OpenApiSchema Text(int maxLength) => new()
+    {
+        Type = JsonSchemaType.String | JsonSchemaType.Null,
+        MaxLength = maxLength,
+        Description = $"At most {maxLength} bytes of UTF-8.",
+    };
 
     private static OpenApiSchema OneOrMany(IOpenApiSchema item) => new()
     {
@@ -259,7 +267,7 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
     {
         Name = name,
         In = ParameterLocation.Query,
-        Description = description,
+        Description = description ?? (maxLength is { } bytes ? $"At most {bytes} bytes of UTF-8, once percent-decoded." : null),
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = maxLength },
     };
 

@@ -268,13 +268,17 @@ internal static class CollectBodyParser
         return props.TryAdd(scratch, nameRange, value) ? null : $"more than {FieldLimits.Props} props";
     }
 
-    /// <summary>The members of <c>utm</c> that <see cref="ReadUtm"/> reads (the OpenAPI document lists these).</summary>
+    // The three lists below are what the OpenAPI document describes. They must name exactly what ReadUtm,
+    // ReadClick and OwnKey compare against (as UTF-8 literals, for speed): when one of those changes, change
+    // its list. ApiDriftTests posts every listed key and checks where it lands.
+
+    /// <summary>The members of <c>utm</c> that <see cref="ReadUtm"/> reads.</summary>
     internal static readonly string[] UtmMembers = ["source", "medium", "campaign", "term", "content"];
 
     /// <summary>The members of <c>click</c> that <see cref="ReadClick"/> reads.</summary>
     internal static readonly string[] ClickMembers = ["gclid", "fbclid", "msclkid"];
 
-    /// <summary>The keys <see cref="OwnKey"/> takes as the server's and ignores (write_key is the request's credential).</summary>
+    /// <summary>The keys <see cref="OwnKey"/> treats as the server's and ignores (write_key is the request's credential).</summary>
     internal static readonly string[] ServerOwnedKeys = ["ts", "ua", "ip", "geo", "device", "bot", "source", "client_ts", "write_key"];
 
     /// <summary>What a key that is not a <see cref="ClientField"/> means in /collect.</summary>

@@ -59,7 +59,15 @@ public sealed class PublishedIngest : IAsyncLifetime
         {
             // A hung child (node, a browser it started, dotnet publish) must not outlive the test run.
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            using var reaped = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(reaped.Token); // bounded: a grandchild outside the tree may hold the pipes
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
             throw new TimeoutException($"{file} {args} did not exit within {timeout}; killed. Output:\n{output}");
         }
 

@@ -108,6 +108,9 @@ public sealed class SinkWorkerRig : IAsyncDisposable
     /// </summary>
     public long WorkerCounter(string name) => _counters.GetValueOrDefault(name);
 
+    /// <summary>The counter's total over the measurements tagged <paramref name="tag"/>=<paramref name="value"/>.</summary>
+    public long WorkerCounter(string name, string tag, string value) => _counters.GetValueOrDefault($"{name}|{tag}={value}");
+
     private void ListenToCounters(System.Diagnostics.Metrics.IMeterFactory factory)
     {
         var listener = new System.Diagnostics.Metrics.MeterListener
@@ -121,7 +124,14 @@ public sealed class SinkWorkerRig : IAsyncDisposable
                 }
             },
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _counters.AddOrUpdate(instrument.Name, value, (_, v) => v + value));
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            _counters.AddOrUpdate(instrument.Name, value, (_, v) => v + value);
+            foreach (var tag in tags)
+            {
+                _counters.AddOrUpdate($"{instrument.Name}|{tag.Key}={tag.Value}", value, (_, v) => v + value);
+            }
+        });
         listener.Start();
         lock (_listeners)
         {

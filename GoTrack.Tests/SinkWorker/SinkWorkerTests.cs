@@ -103,6 +103,7 @@ public sealed class SinkWorkerTests : IAsyncLifetime
 
         // Counted once each, as dlq_refused (they never reached the topic), not also under their own reasons.
         Assert.Equal(2, _rig.WorkerCounter("gotrack.sinkworker.dead_letters"));
+        Assert.Equal(2, _rig.WorkerCounter("gotrack.sinkworker.dead_letters", "reason", Worker.DeadLetterTopic.FallbackReason));
     }
 
     [Fact]
@@ -216,6 +217,7 @@ public sealed class DeadLetterRetryTests : IAsyncLifetime
         Assert.Equal(5, messages.Select(m => m.Key()).Distinct().Count());
 
         // Each letter is counted once, when the topic acknowledges it: not again by the second call.
+        Assert.Equal(5, _rig.WorkerCounter("gotrack.sinkworker.dead_letters", "reason", "not_json"));
         Assert.Equal(5, _rig.WorkerCounter("gotrack.sinkworker.dead_letters"));
     }
 }
