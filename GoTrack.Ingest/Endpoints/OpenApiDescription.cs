@@ -82,6 +82,7 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
                         ("415", "Another content type or encoding", "application/json"), ("429", "Over a rate limit; Retry-After", "application/json"),
                         ("503", "The event log is full or the server is stopping; Retry-After", "application/json")),
                 },
+                [HttpMethod.Options] = Preflight("collectPreflight", segment: false),
             },
         };
 
@@ -153,6 +154,7 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
                         ("413", "Over MAX_BODY_BYTES or MAX_BATCH_EVENTS", "application/json"), ("415", "Another content type or encoding", "application/json"),
                         ("429", "Over a rate limit; Retry-After", "application/json"), ("503", "The event log is full or the server is stopping; Retry-After", "application/json")),
                 },
+                [HttpMethod.Options] = Preflight("segmentPreflight", segment: true),
             },
         };
         return Task.CompletedTask;
@@ -248,6 +250,19 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
             ("400", "Invalid event; the reason is in X-GoTrack-Error", "image/gif"), ("401", "Missing or unknown write key", "image/gif"),
             ("405", "Another method than GET or HEAD", "application/json"),
             ("429", "Over a rate limit; Retry-After", "image/gif"), ("503", "The event log is full or the server is stopping; Retry-After", "image/gif")),
+    };
+
+    private static OpenApiOperation Preflight(string id, bool segment) => new()
+    {
+        OperationId = id,
+        Summary = "CORS preflight",
+        Description = segment
+            ? "Any origin when CORS_ALLOWED_ORIGINS is unset (Segment's API allows every origin), else those listed; Authorization is an allowed header."
+            : "The origins in CORS_ALLOWED_ORIGINS; unset, no CORS headers are sent (same-origin pages and servers need none).",
+        Responses = segment
+            ? Answers(("204", "Answered, with the CORS headers when the origin is allowed", null), ("403", "Origin not in CORS_ALLOWED_ORIGINS", "application/json"),
+                ("404", "A kind not listed", "application/json"))
+            : Answers(("204", "Answered, with the CORS headers when the origin is allowed", null), ("403", "Origin not in CORS_ALLOWED_ORIGINS", "application/json")),
     };
 
     private static OpenApiOperation Tracker(string id, string summary, bool hashed) => new()

@@ -262,6 +262,13 @@ public sealed class ApiDriftTests
         await Send("segment", HttpMethod.Post, "/v1/track", "{\"type\":", key: "key-open");
         await Send("segment", HttpMethod.Post, "/v1/batch", "{\"batch\":[" + string.Join(',', Enumerable.Repeat(track, 3)) + "]}", key: "key-open");
 
+        // The preflights.
+        await Send("collectPreflight", HttpMethod.Options, "/collect", origin: "https://shop.example");
+        await Send("collectPreflight", HttpMethod.Options, "/collect", origin: "https://elsewhere.example");
+        await Send("segmentPreflight", HttpMethod.Options, "/v1/track", origin: "https://shop.example");
+        await Send("segmentPreflight", HttpMethod.Options, "/v1/track", origin: "https://elsewhere.example");
+        await Send("segmentPreflight", HttpMethod.Options, "/v1/nothing", origin: "https://shop.example");
+
         // Each takes an event (3 of the log's 20). Then each endpoint from one address until it is over that
         // address's limit: at most 3 events of a second's worth, and the clock refills 3 a second, so a few
         // requests in a row get there (bounded, so a stalled machine fails the assertion below, not a loop).
@@ -291,13 +298,13 @@ public sealed class ApiDriftTests
         await Send("collect", HttpMethod.Post, "/collect", "{\"e\":\"x\"}", key: "key-open");
         await Send("segment", HttpMethod.Post, "/v1/track", track, key: "key-open");
 
-        foreach (var (operation, path) in new[]
+        foreach (var (operation, path, method) in new[]
         {
-            ("pixel", "/px.gif"), ("collect", "/collect"), ("segment", "/v1/{kind}"), ("tracker", "/t.js"), ("trackerHashed", "/t.{hash}.js"),
+            ("pixel", "/px.gif", "get"), ("collect", "/collect", "post"), ("collectPreflight", "/collect", "options"), ("segment", "/v1/{kind}", "post"),
+            ("segmentPreflight", "/v1/{kind}", "options"), ("tracker", "/t.js", "get"), ("trackerHashed", "/t.{hash}.js", "get"),
         })
         {
-            var item = document["paths"]![path]!.AsObject();
-            var op = (item["get"] ?? item["post"])!;
+            var op = document["paths"]![path]![method]!;
             Assert.Equal(operation, (string?)op["operationId"]);
             var documented = new SortedSet<string>(op["responses"]!.AsObject().Select(r => r.Key), StringComparer.Ordinal);
             Assert.True(documented.SetEquals(got[operation]),
