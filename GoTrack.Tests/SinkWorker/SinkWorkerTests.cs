@@ -172,6 +172,10 @@ public sealed class SinkWorkerTests : IAsyncLifetime
         await SinkWorkerRig.WaitForAsync(
             () => consumerA.Assignment.Count > 0 && consumerB.Assignment.Count > 0 && consumerA.Assignment.Count + consumerB.Assignment.Count == 3,
             "both instances to hold partitions");
+
+        // When the first instance was assigned every partition before the second joined, that join revoked one
+        // (counted); that is before any message. From here on, no partition may move.
+        var revokedBefore = _rig.WorkerCounter("gotrack.sinkworker.partitions_revoked");
         var records = Rows.Many(1500);
         await _rig.ProduceAsync(records);
         await _rig.WaitRowsAsync(1500);
@@ -180,7 +184,7 @@ public sealed class SinkWorkerTests : IAsyncLifetime
         // Each message was handed to Postgres by one instance, once (a batch is counted before its commit).
         await SinkWorkerRig.WaitForAsync(() => _rig.CommittedTotal() == 1500, "every offset to be committed");
         Assert.Equal(1500, _rig.WorkerCounter(EventsCounter));
-        Assert.Equal(0, _rig.WorkerCounter("gotrack.sinkworker.partitions_revoked"));
+        Assert.Equal(revokedBefore, _rig.WorkerCounter("gotrack.sinkworker.partitions_revoked"));
     }
 }
 
