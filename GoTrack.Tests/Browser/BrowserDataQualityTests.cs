@@ -323,11 +323,22 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         await page.GotoAsync(rig.Site.Url("/both"));
         Assert.Equal("1", await page.EvaluateAsync<string>("navigator.doNotTrack"));
 
+        await AssertOptOutPolicyAsync(rig, mode, EventOutcomes.DoNotTrack, EventOutcomes.AnonymizedDoNotTrack);
+
+        Assert.Empty(await context.CookiesAsync());
+    }
+
+    /// <summary>
+    /// The page's two pixels under PRIVACY_MODE <paramref name="mode"/>: under drop, both counted as
+    /// <paramref name="dropped"/> and nothing stored; under anonymize, both stored without identifiers and
+    /// counted as <paramref name="anonymized"/>.
+    /// </summary>
+    private static async Task AssertOptOutPolicyAsync(Rig rig, string mode, string dropped, string anonymized)
+    {
         if (mode == "drop")
         {
-            await WaitOutcomeAsync(rig, EventOutcomes.DoNotTrack, 2);
-
-            Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.DoNotTrack));
+            await WaitOutcomeAsync(rig, dropped, 2);
+            Assert.Equal(2, rig.Collector.Outcome(dropped));
             Assert.Equal(0, rig.Collector.Outcome(EventOutcomes.Accepted));
             Assert.Empty(rig.Collector.Lines());
         }
@@ -335,10 +346,8 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         {
             var events = await rig.EventsAsync(2);
             AssertAnonymized(events);
-            Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.AnonymizedDoNotTrack));
+            Assert.Equal(2, rig.Collector.Outcome(anonymized));
         }
-
-        Assert.Empty(await context.CookiesAsync());
     }
 
     /// <summary>
@@ -360,19 +369,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         Assert.True(await page.EvaluateAsync<bool>("navigator.globalPrivacyControl === true"));
         Assert.Equal("1", (await navigation!.Request.AllHeadersAsync())["sec-gpc"]);
 
-        if (mode == "drop")
-        {
-            await WaitOutcomeAsync(rig, EventOutcomes.GlobalPrivacyControl, 2);
-            Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.GlobalPrivacyControl));
-            Assert.Equal(0, rig.Collector.Outcome(EventOutcomes.Accepted));
-            Assert.Empty(rig.Collector.Lines());
-        }
-        else
-        {
-            var events = await rig.EventsAsync(2);
-            AssertAnonymized(events);
-            Assert.Equal(2, rig.Collector.Outcome(EventOutcomes.AnonymizedGlobalPrivacyControl));
-        }
+        await AssertOptOutPolicyAsync(rig, mode, EventOutcomes.GlobalPrivacyControl, EventOutcomes.AnonymizedGlobalPrivacyControl);
 
         Assert.Equal(2, pixels.Count);
         foreach (var request in pixels)
