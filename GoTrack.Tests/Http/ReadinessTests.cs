@@ -13,6 +13,18 @@ namespace GoTrack.Tests.Http;
 /// <summary>/readyz means "this instance can take events": a sink's hiccup is Degraded, not a 503.</summary>
 public sealed class ReadinessTests
 {
+    /// <summary>Two seconds more (61 s, past the 60 s grace): /readyz is 503 and the sink's check Unhealthy with <paramref name="description"/>.</summary>
+    private static async Task<JsonElement> PastTheGraceAsync(HttpClient client, FakeTimeProvider clock, string check, string description)
+    {
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var (status, checks) = await ReadyAsync(client);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        var sink = checks.GetProperty(check);
+        Assert.Equal("Unhealthy", sink.GetProperty("status").GetString());
+        Assert.StartsWith(description, sink.GetProperty("description").GetString(), StringComparison.Ordinal);
+        return checks;
+    }
+
     private static async Task<(HttpStatusCode Status, JsonElement Checks)> ReadyAsync(HttpClient client)
     {
         using var response = await client.GetAsync("/readyz");
@@ -58,12 +70,7 @@ public sealed class ReadinessTests
         Assert.Equal("Degraded", log.GetProperty("status").GetString());
         Assert.Equal("writes failing for 59 s; 1 events (" + runner.Reader.PendingBytes + " bytes) waiting", log.GetProperty("description").GetString());
 
-        clock.Advance(TimeSpan.FromSeconds(2));
-        (status, checks) = await ReadyAsync(client);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
-        log = checks.GetProperty("sink-log");
-        Assert.Equal("Unhealthy", log.GetProperty("status").GetString());
-        Assert.StartsWith("writes failing for 61 s", log.GetProperty("description").GetString(), StringComparison.Ordinal);
+        checks = await PastTheGraceAsync(client, clock, "sink-log", "writes failing for 61 s");
 
         // No internals in any answer: not the path, not the exception's text.
         var body = checks.ToString();
@@ -101,12 +108,7 @@ public sealed class ReadinessTests
         Assert.StartsWith("not reachable for 59 s (no Kafka broker answered", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.EndsWith("; 0 events (0 bytes) waiting", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
 
-        clock.Advance(TimeSpan.FromSeconds(2));
-        (status, checks) = await ReadyAsync(client);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
-        sink = checks.GetProperty("sink-kafka");
-        Assert.Equal("Unhealthy", sink.GetProperty("status").GetString());
-        Assert.StartsWith("not reachable for 61 s", sink.GetProperty("description").GetString(), StringComparison.Ordinal);
+        checks = await PastTheGraceAsync(client, clock, "sink-kafka", "not reachable for 61 s");
         Assert.Null(factory.Services.GetRequiredService<EventPipeline>().Runner("kafka").FailingFor);
 
         // No broker address in the answer: neither the bootstrap host nor any broker's port.
