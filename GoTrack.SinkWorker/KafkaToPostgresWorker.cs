@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using GoTrack.Core.Events;
 using GoTrack.Core.Kafka;
@@ -32,6 +33,10 @@ public sealed partial class KafkaToPostgresWorker(
     public const string DeadLetterPipeline = "gotrack-sinkworker:dlq";
 
     private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long one read-ahead poll waits for a message while a write is in flight: a finished write is noticed this late at most.</summary>
+    private static readonly TimeSpan ReadAheadSlice = TimeSpan.FromMilliseconds(5);
+    private long _writeStarted;
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = new(options.Postgres.BatchSize);
     private readonly List<ConsumeResult<byte[], byte[]>> _next = [];
     private readonly HashSet<TopicPartition> _paused = [];
@@ -67,15 +72,15 @@ public sealed partial class KafkaToPostgresWorker(
             {
                 if (_writing is not null)
                 {
-                    WaitForWrite();
+                    WaitForWrite(readAhead: true);
                     continue;
                 }
 
                 RetryCommits(force: false);
                 if (_batch.Count > 0 && flushAt == long.MaxValue)
                 {
-                    // Messages fetched while the last batch was written (stragglers of a pause): the flush interval
-                    // counts from now. Without this such a batch waited to be full, however long that took.
+                    // Messages read while the last batch was written (read ahead, or stragglers of a pause): the
+                    // flush interval counts from now. Without this such a batch waited to be full, however long that took.
                     flushAt = time.GetTimestamp() + (long)(options.Postgres.FlushInterval.TotalSeconds * time.TimestampFrequency);
                 }
 
@@ -93,19 +98,19 @@ public sealed partial class KafkaToPostgresWorker(
 
                 if (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt))
                 {
-                    _writing = FlushAsync(_abort.Token);
+                    StartWrite();
                     flushAt = long.MaxValue;
                 }
             }
 
             if (_writing is null && _batch.Count > 0)
             {
-                _writing = FlushAsync(_abort.Token);
+                StartWrite();
             }
 
             while (_writing is not null)
             {
-                WaitForWrite();
+                WaitForWrite(readAhead: false); // stopping: nothing more is read
             }
 
             RetryCommits(force: true);
@@ -133,8 +138,23 @@ public sealed partial class KafkaToPostgresWorker(
     /// attempt of this batch has failed and been retried. Before, any write longer than a poll slice logged
     /// a failure warning and a resume.
     /// </remarks>
-    private void WaitForWrite()
+    private void WaitForWrite(bool readAhead)
     {
+        // The next batch is read while this one is written, so consuming and writing overlap; the loop
+        // waits for the write only once the next batch is full (or the partitions are paused).
+        // Only for a poll slice (real time, as the Wait below): a write that takes longer is handled below like any slow one (paused, and
+        // reported once it has failed and been retried), so an outage never reads ahead.
+        if (readAhead && !_writing!.IsCompleted && _paused.Count == 0 && _next.Count < options.Postgres.BatchSize
+            && Stopwatch.GetElapsedTime(_writeStarted) < PollSlice)
+        {
+            if (Poll(ReadAheadSlice) is { } ahead)
+            {
+                _next.Add(ahead);
+            }
+
+            return;
+        }
+
         if (!_writing!.Wait(PollSlice))
         {
             PauseAssigned();
@@ -229,7 +249,7 @@ public sealed partial class KafkaToPostgresWorker(
         LogRevoked(logger, partitions.Count, _batch.Count);
         if (_writing is null && _batch.Count > 0)
         {
-            _writing = FlushAsync(_abort.Token);
+            StartWrite();
         }
 
         var revoked = partitions.Select(p => p.TopicPartition).ToHashSet();
@@ -260,6 +280,12 @@ public sealed partial class KafkaToPostgresWorker(
         {
             _uncommitted.Remove(partition);
         }
+    }
+
+    private void StartWrite()
+    {
+        _writeStarted = Stopwatch.GetTimestamp();
+        _writing = FlushAsync(_abort.Token);
     }
 
     /// <summary>Writes the batch (its messages are read before the first await, so the list may change after).</summary>

@@ -367,7 +367,7 @@ if (( sinks )); then
   # as near as the order allows (the same count and shape).
   if [[ ${held:-0} -gt 0 ]]; then
     # Two fresh tables with GoTrack's own DDL (PostgresSchema.Ddl): the same columns and indexes as events_json.
-    for t in events_sinkworker events_copy; do
+    for t in events_sinkworker events_copy events_copy_kafka_order; do
       "$tmp/load/GoTrack.Bench.Load" --ddl "$t" >"$tmp/$t.sql"
       "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$pg_port" -U postgres -d gotrack -v ON_ERROR_STOP=1 -f "$tmp/$t.sql" >/dev/null
     done
@@ -407,6 +407,34 @@ if (( sinks )); then
     if [[ $sw != failed* && $cp != failed* ]]; then
       row "SinkWorker / raw COPY rows/s (target 0.8)" "$(awk -v a="$sw_s" -v b="$cp_s" -v fa="$sw_first" -v fb="$cp_first" -v n="$held" 'BEGIN {
         printf "%.3f from start; %.3f after each one'"'"'s first row", b / a, (a - fa > 0 && b - fb > 0 ? (b - fb) / (a - fa) : 0) }')"
+    fi
+
+    # The same COPY again, with the rows in the order SinkWorker wrote them (its table's id order: Kafka's,
+    # partition by partition), not the file's time order. Inserting out of time order costs Postgres more
+    # (the event_id and ts indexes are written all over instead of at their ends), whoever the loader is, so
+    # this isolates what SinkWorker itself costs. Both rows are printed; docs/performance.md says which is which.
+    if [[ $sw != failed* ]]; then
+      psql_q "SELECT event_id FROM events_sinkworker ORDER BY id" >"$tmp/sw-order.txt"
+      awk 'NR == FNR { rank[$1] = NR; next }
+           { i = index($0, "\"event_id\":\""); if (i) { id = substr($0, i + 12, 36); if (id in rank) print rank[id] "\t" $0 } }' \
+        "$tmp/sw-order.txt" "$tmp/copy.ndjson" | sort -n -k1,1 | cut -f2- >"$tmp/copy-kafka-order.ndjson"
+      ko_n=$(wc -l <"$tmp/copy-kafka-order.ndjson")
+      log "raw binary COPY in SinkWorker's order: $ko_n lines into events_copy_kafka_order"
+      ko_t0=$(now_ms)
+      "$tmp/load/GoTrack.Bench.Load" --copy "$tmp/copy-kafka-order.ndjson" "$pg_dsn" events_copy_kafka_order "$COPY_BATCH" >"$tmp/copy-ko.txt" 2>&1 &
+      ko_pid=$!; pids+=("$ko_pid")
+      ko=$(rows_reached events_copy_kafka_order "$ko_n" "$ko_pid" "$SINKWORKER_SECS" "$ko_t0")
+      wait "$ko_pid" || true
+      cat "$tmp/copy-ko.txt" >&2
+      if [[ $ko == failed* ]]; then
+        row "raw binary COPY, rows in SinkWorker's order, rows/s" "$ko"
+      else
+        read -r ko_s ko_first <<<"$ko"
+        row "raw binary COPY, rows in SinkWorker's order, rows/s" "$(rate_of "$ko_n" "$ko_s") ($ko_n rows in ${ko_s}s from start; 1st row at ${ko_first}s)"
+        row "SinkWorker / raw COPY in its order (rows/s per row, target 0.8)" "$(awk -v a="$sw_s" -v b="$ko_s" -v fa="$sw_first" -v fb="$ko_first" -v n="$held" -v m="$ko_n" 'BEGIN {
+          ra = n / a; rb = m / b; fra = (a - fa > 0 ? n / (a - fa) : 0); frb = (b - fb > 0 ? m / (b - fb) : 0)
+          printf "%.3f from start; %.3f after each one'"'"'s first row", ra / rb, (frb > 0 ? fra / frb : 0) }')"
+      fi
     fi
   else
     row "SinkWorker against raw COPY" "skipped: the topic holds no messages ($topic_line)"
