@@ -87,7 +87,8 @@ public sealed partial class KafkaToPostgresWorker(
                 var wait = _batch.Count == 0
                     ? PollSlice
                     : TimeSpan.FromSeconds(Math.Clamp((flushAt - time.GetTimestamp()) / (double)time.TimestampFrequency, 0, PollSlice.TotalSeconds));
-                if (Poll(wait) is { } message)
+                // A batch filled by reading ahead is written at once, without one more message.
+                if (_batch.Count < options.Postgres.BatchSize && Poll(wait) is { } message)
                 {
                     _batch.Add(message);
                     if (_batch.Count == 1)

@@ -29,6 +29,22 @@ public sealed class SinkWorkerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _rig.DisposeAsync();
 
+    /// <summary>
+    /// The next batch is read while one is written; a batch filled that way is written as it is. It took
+    /// one more message first (a batch of PG_BATCH_SIZE + 1). Rows of one batch share a transaction, so
+    /// their xmin says which batch wrote them.
+    /// </summary>
+    [Fact]
+    public async Task A_batch_read_ahead_is_never_larger_than_PG_BATCH_SIZE()
+    {
+        await _rig.ProduceAsync(Rows.Many(300));
+        using var host = await _rig.StartWorkerAsync(("PG_BATCH_SIZE", "10"), ("PG_FLUSH_MS", "1000"));
+        await _rig.WaitRowsAsync(300);
+
+        var largest = await Sql.ScalarAsync<long>(_rig.Check, "select max(n) from (select count(*) as n from events_json group by xmin::text) as batches");
+        Assert.Equal(10, largest);
+    }
+
     [Fact]
     public async Task Events_land_once_each_even_when_messages_repeat_and_offsets_are_committed()
     {
