@@ -287,6 +287,29 @@ rows_reached() {
   done
 }
 rate_of() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+# copy_load FILE TABLE N: GoTrack.Bench.Load --copy of FILE into TABLE, COPY_BATCH rows per COPY; prints what
+# rows_reached prints for N rows (its output goes to stderr).
+copy_load() {
+  local t0 p; t0=$(now_ms)
+  "$tmp/load/GoTrack.Bench.Load" --copy "$1" "$pg_dsn" "$2" "$COPY_BATCH" >"$tmp/$2.txt" 2>&1 &
+  p=$!
+  rows_reached "$2" "$3" "$p" "$SINKWORKER_SECS" "$t0"
+  wait "$p" || true
+  cat "$tmp/$2.txt" >&2
+}
+# rate_row LABEL RESULT N: a loader's rows per second from rows_reached's RESULT ("SECONDS FIRST_ROW" or "failed: ...").
+rate_row() {
+  if [[ $2 == failed* ]]; then row "$1" "$2"; return; fi
+  local s f; read -r s f <<<"$2"
+  row "$1" "$(rate_of "$3" "$s") ($3 rows in ${s}s from start; 1st row at ${f}s)"
+}
+# ratio_row LABEL RESULT_A N_A RESULT_B N_B: A's rows per second over B's, from the start and from each one's first row.
+ratio_row() {
+  [[ $2 == failed* || $4 == failed* ]] && return
+  local a fa b fb; read -r a fa <<<"$2"; read -r b fb <<<"$4"
+  row "$1" "$(awk -v a="$a" -v fa="$fa" -v n="$3" -v b="$b" -v fb="$fb" -v m="$5" 'BEGIN {
+    printf "%.3f from start; %.3f after each one'"'"'s first row", (n / a) / (m / b), (a - fa > 0 && b - fb > 0 ? (n / (a - fa)) / (m / (b - fb)) : 0) }')"
+}
 
 if (( sinks )); then
   s_port=$((PORT_BASE + 4)) s_bare_port=$((PORT_BASE + 5)) kafka_port=$((PORT_BASE + 6)) pg_port=$((PORT_BASE + 7)) sw_port=$((PORT_BASE + 8))
@@ -385,29 +408,10 @@ if (( sinks )); then
     [[ $sw == failed* ]] && cat "$tmp/sinkworker-run/stdout.log" >&2
 
     log "raw binary COPY: $held lines into events_copy, $COPY_BATCH rows per COPY"
-    cp_t0=$(now_ms)
-    "$tmp/load/GoTrack.Bench.Load" --copy "$tmp/copy.ndjson" "$pg_dsn" events_copy "$COPY_BATCH" >"$tmp/copy.txt" 2>&1 &
-    cp_pid=$!; pids+=("$cp_pid")
-    cp=$(rows_reached events_copy "$held" "$cp_pid" "$SINKWORKER_SECS" "$cp_t0")
-    wait "$cp_pid" || true
-    cat "$tmp/copy.txt" >&2
-
-    if [[ $sw == failed* ]]; then
-      row "SinkWorker -> Postgres, rows/s" "$sw"
-    else
-      read -r sw_s sw_first <<<"$sw"
-      row "SinkWorker -> Postgres, rows/s" "$(rate_of "$held" "$sw_s") ($held rows in ${sw_s}s from start; 1st row at ${sw_first}s)"
-    fi
-    if [[ $cp == failed* ]]; then
-      row "raw binary COPY of the same events, rows/s" "$cp"
-    else
-      read -r cp_s cp_first <<<"$cp"
-      row "raw binary COPY of the same events, rows/s" "$(rate_of "$held" "$cp_s") ($held rows in ${cp_s}s from start; 1st row at ${cp_first}s)"
-    fi
-    if [[ $sw != failed* && $cp != failed* ]]; then
-      row "SinkWorker / raw COPY rows/s (target 0.8)" "$(awk -v a="$sw_s" -v b="$cp_s" -v fa="$sw_first" -v fb="$cp_first" -v n="$held" 'BEGIN {
-        printf "%.3f from start; %.3f after each one'"'"'s first row", b / a, (a - fa > 0 && b - fb > 0 ? (b - fb) / (a - fa) : 0) }')"
-    fi
+    cp=$(copy_load "$tmp/copy.ndjson" events_copy "$held")
+    rate_row "SinkWorker -> Postgres, rows/s" "$sw" "$held"
+    rate_row "raw binary COPY of the same events, rows/s" "$cp" "$held"
+    ratio_row "SinkWorker / raw COPY rows/s (target 0.8)" "$sw" "$held" "$cp" "$held"
 
     # The same COPY again, with the rows in the order SinkWorker wrote them (its table's id order: Kafka's,
     # partition by partition), not the file's time order. Inserting out of time order costs Postgres more
@@ -420,21 +424,9 @@ if (( sinks )); then
         "$tmp/sw-order.txt" "$tmp/copy.ndjson" | sort -n -k1,1 | cut -f2- >"$tmp/copy-kafka-order.ndjson"
       ko_n=$(wc -l <"$tmp/copy-kafka-order.ndjson")
       log "raw binary COPY in SinkWorker's order: $ko_n lines into events_copy_kafka_order"
-      ko_t0=$(now_ms)
-      "$tmp/load/GoTrack.Bench.Load" --copy "$tmp/copy-kafka-order.ndjson" "$pg_dsn" events_copy_kafka_order "$COPY_BATCH" >"$tmp/copy-ko.txt" 2>&1 &
-      ko_pid=$!; pids+=("$ko_pid")
-      ko=$(rows_reached events_copy_kafka_order "$ko_n" "$ko_pid" "$SINKWORKER_SECS" "$ko_t0")
-      wait "$ko_pid" || true
-      cat "$tmp/copy-ko.txt" >&2
-      if [[ $ko == failed* ]]; then
-        row "raw binary COPY, rows in SinkWorker's order, rows/s" "$ko"
-      else
-        read -r ko_s ko_first <<<"$ko"
-        row "raw binary COPY, rows in SinkWorker's order, rows/s" "$(rate_of "$ko_n" "$ko_s") ($ko_n rows in ${ko_s}s from start; 1st row at ${ko_first}s)"
-        row "SinkWorker / raw COPY in its order (rows/s per row, target 0.8)" "$(awk -v a="$sw_s" -v b="$ko_s" -v fa="$sw_first" -v fb="$ko_first" -v n="$held" -v m="$ko_n" 'BEGIN {
-          ra = n / a; rb = m / b; fra = (a - fa > 0 ? n / (a - fa) : 0); frb = (b - fb > 0 ? m / (b - fb) : 0)
-          printf "%.3f from start; %.3f after each one'"'"'s first row", ra / rb, (frb > 0 ? fra / frb : 0) }')"
-      fi
+      ko=$(copy_load "$tmp/copy-kafka-order.ndjson" events_copy_kafka_order "$ko_n")
+      rate_row "raw binary COPY, rows in SinkWorker's order, rows/s" "$ko" "$ko_n"
+      ratio_row "SinkWorker / raw COPY in its order (rows/s, target 0.8)" "$sw" "$held" "$ko" "$ko_n"
     fi
   else
     row "SinkWorker against raw COPY" "skipped: the topic holds no messages ($topic_line)"
