@@ -90,6 +90,15 @@ public sealed partial class KafkaToPostgresWorker(
                 // A batch filled by reading ahead is written at once, without one more message.
                 if (_batch.Count < options.Postgres.BatchSize && Poll(wait) is { } message)
                 {
+                    if (_writing is not null)
+                    {
+                        // A revoke inside that poll started writing the batch (OnRevoked): the message is not
+                        // in that write, so it waits for the next one. Added to the batch, its offset would be
+                        // committed with the write's without it having been written.
+                        _next.Add(message);
+                        continue;
+                    }
+
                     _batch.Add(message);
                     if (_batch.Count == 1)
                     {
@@ -97,28 +106,30 @@ public sealed partial class KafkaToPostgresWorker(
                     }
                 }
 
-                if (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt))
+                if (_writing is null && (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt)))
                 {
                     StartWrite();
                     flushAt = long.MaxValue;
                 }
             }
 
-            if (_writing is null && _batch.Count > 0)
+            // Stopping: nothing more is read, and what is in hand is written, including a batch read ahead
+            // during the last write (without this it was left uncommitted, to be delivered again).
+            while (_writing is not null || _batch.Count > 0)
             {
-                StartWrite();
-            }
+                if (_writing is null)
+                {
+                    StartWrite();
+                }
 
-            while (_writing is not null)
-            {
-                WaitForWrite(readAhead: false); // stopping: nothing more is read
+                WaitForWrite(readAhead: false);
             }
 
             RetryCommits(force: true);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            LogShutdownTimedOut(logger, _batch.Count);
+            LogShutdownTimedOut(logger, _batch.Count + _next.Count);
         }
         finally
         {

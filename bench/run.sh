@@ -424,7 +424,8 @@ if (( sinks )); then
         "$tmp/sw-order.txt" "$tmp/copy.ndjson" | sort -n -k1,1 | cut -f2- >"$tmp/copy-kafka-order.ndjson"
       ko_n=$(wc -l <"$tmp/copy-kafka-order.ndjson")
       log "raw binary COPY in SinkWorker's order: $ko_n lines into events_copy_kafka_order"
-      ko=$(copy_load "$tmp/copy-kafka-order.ndjson" events_copy_kafka_order "$ko_n")
+      if (( ko_n == 0 )); then ko="failed: no line of the file matched SinkWorker's rows"
+      else ko=$(copy_load "$tmp/copy-kafka-order.ndjson" events_copy_kafka_order "$ko_n"); fi
       rate_row "raw binary COPY, rows in SinkWorker's order, rows/s" "$ko" "$ko_n"
       ratio_row "SinkWorker / raw COPY in its order (rows/s, target 0.8)" "$sw" "$held" "$ko" "$ko_n"
     fi

@@ -5,7 +5,8 @@
 #
 #   bench/sinkworker-ab.sh "ENV_A" DIR_A "ENV_B" DIR_B [ROUNDS=2]
 #
-# DIR_* hold a published GoTrack.SinkWorker (dotnet publish GoTrack.SinkWorker -c Release -o DIR); ENV_* are
+# Raw COPY is timed by GoTrack.Bench.Load itself, from its start (connection included); SinkWorker from its
+# first row. DIR_* hold a published GoTrack.SinkWorker (dotnet publish GoTrack.SinkWorker -c Release -o DIR); ENV_* are
 # space-separated VAR=value pairs (use "X=1" for none). The topic is filled by the published Ingest
 # (OUTPUTS=log,kafka, wrk for FILL=14 s) on a mock broker with PARTS=24 partitions: the mock keeps about
 # 5 MB per partition, so about 300,000 events. PostgreSQL from PG_BIN (the newest under /usr/lib/postgresql),
@@ -14,7 +15,8 @@ set -euo pipefail
 envA=$1 dirA=$2 envB=$3 dirB=$4 rounds=${5:-2}
 PARTS=${PARTS:-24} FILL=${FILL:-14}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-PG_BIN=${PG_BIN:-$(find /usr/lib/postgresql -path '*/bin/initdb' | sort -V | tail -1 | xargs dirname)}
+PG_BIN=${PG_BIN:-$(find /usr/lib/postgresql -path '*/bin/initdb' 2>/dev/null | sort -V | tail -1 | xargs -r dirname || true)}
+[[ -x ${PG_BIN:-}/initdb ]] || { echo "sinkworker-ab.sh: PostgreSQL binaries not found (set PG_BIN)" >&2; exit 2; }
 t=$(mktemp -d /tmp/gotrack-swab.XXXXXX); chmod 711 "$t"; mkdir "$t/pg"
 if (( EUID == 0 )); then chown postgres "$t/pg"; as_pg() { runuser -u postgres -- "$@"; }; else as_pg() { "$@"; }; fi
 pids=()
@@ -52,6 +54,8 @@ run() {
       PG_TABLE="$name" DLQ_FALLBACK_PATH="$t/$name/dlq.ndjson" Logging__LogLevel__Default=Warning $envs "$dir/GoTrack.SinkWorker" >"$t/$name/out.log" 2>&1 ) &
   p=$!
   while :; do
+    kill -0 "$p" 2>/dev/null || { echo "$name: SinkWorker exited; its output:" >&2; cat "$t/$name/out.log" >&2; exit 1; }
+    (( $(now_ms) - t0 > ${LIMIT_SECS:-300} * 1000 )) && { echo "$name: no end after ${LIMIT_SECS:-300}s" >&2; kill "$p"; exit 1; }
     n=$(psql_q "SELECT count(*) FROM $name")
     [[ -z $first && $n -gt 0 ]] && first=$(( $(now_ms) - t0 ))
     if [[ -n $held ]]; then (( n >= held )) && break
@@ -64,7 +68,7 @@ run() {
   kill "$p"; wait "$p" 2>/dev/null || true
   if [[ -z $held ]]; then held=$n; echo "the topic holds $held events"; return; fi
   awk -v n="$n" -v e="$end" -v f="$first" -v name="$name" -v cpu="$cpu" \
-    'BEGIN { printf "%s: %d rows in %.2fs, first row at %.2fs, %.0f rows/s from the first row, %s CPU seconds\n", name, n, e/1000, f/1000, n/((e-f)/1000), cpu }'
+    'BEGIN { printf "%s: %d rows in %.2fs, first row at %.2fs, %.0f rows/s from the first row, %s CPU seconds\n", name, n, e/1000, f/1000, (e > f ? n/((e-f)/1000) : 0), cpu }'
 }
 run warm "$dirB" ""
 tail -n "$held" "$t/ev.ndjson" >"$t/copy.ndjson"; shuf "$t/copy.ndjson" >"$t/shuffled.ndjson"
