@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using GoTrack.Core.Events;
 using GoTrack.Core.Kafka;
@@ -33,10 +32,6 @@ public sealed partial class KafkaToPostgresWorker(
     public const string DeadLetterPipeline = "gotrack-sinkworker:dlq";
 
     private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>How long one read-ahead poll waits for a message while a write is in flight: a finished write is noticed this late at most.</summary>
-    private static readonly TimeSpan ReadAheadSlice = TimeSpan.FromMilliseconds(5);
-    private long _writeStarted;
     private readonly List<ConsumeResult<byte[], byte[]>> _batch = new(options.Postgres.BatchSize);
     private readonly List<ConsumeResult<byte[], byte[]>> _next = [];
     private readonly HashSet<TopicPartition> _paused = [];
@@ -72,22 +67,22 @@ public sealed partial class KafkaToPostgresWorker(
             {
                 if (_writing is not null)
                 {
-                    WaitForWrite(readAhead: true);
+                    WaitForWrite();
                     continue;
                 }
 
                 RetryCommits(force: false);
                 if (_batch.Count > 0 && flushAt == long.MaxValue)
                 {
-                    // Messages read while the last batch was written (read ahead, or stragglers of a pause): the
-                    // flush interval counts from now. Without this such a batch waited to be full, however long that took.
+                    // Messages fetched while the last batch was written (stragglers of a pause): the flush interval
+                    // counts from now. Without this such a batch waited to be full, however long that took.
                     flushAt = time.GetTimestamp() + (long)(options.Postgres.FlushInterval.TotalSeconds * time.TimestampFrequency);
                 }
 
                 var wait = _batch.Count == 0
                     ? PollSlice
                     : TimeSpan.FromSeconds(Math.Clamp((flushAt - time.GetTimestamp()) / (double)time.TimestampFrequency, 0, PollSlice.TotalSeconds));
-                // A batch filled by reading ahead is written at once, without one more message.
+                // A batch already full (stragglers of a pause) is written at once, without one more message.
                 if (_batch.Count < options.Postgres.BatchSize && Poll(wait) is { } message)
                 {
                     if (_writing is not null)
@@ -113,8 +108,8 @@ public sealed partial class KafkaToPostgresWorker(
                 }
             }
 
-            // Stopping: nothing more is read, and what is in hand is written, including a batch read ahead
-            // during the last write (without this it was left uncommitted, to be delivered again).
+            // Stopping: nothing more is read, and what is in hand is written, including stragglers fetched
+            // during the last write (they were left uncommitted, to be delivered again).
             while (_writing is not null || _batch.Count > 0)
             {
                 if (_writing is null)
@@ -122,7 +117,7 @@ public sealed partial class KafkaToPostgresWorker(
                     StartWrite();
                 }
 
-                WaitForWrite(readAhead: false);
+                WaitForWrite();
             }
 
             RetryCommits(force: true);
@@ -150,23 +145,8 @@ public sealed partial class KafkaToPostgresWorker(
     /// attempt of this batch has failed and been retried. Before, any write longer than a poll slice logged
     /// a failure warning and a resume.
     /// </remarks>
-    private void WaitForWrite(bool readAhead)
+    private void WaitForWrite()
     {
-        // The next batch is read while this one is written, so consuming and writing overlap; the loop
-        // waits for the write only once the next batch is full (or the partitions are paused).
-        // Only for a poll slice (real time, as the Wait below): a write that takes longer is handled below like any slow one (paused, and
-        // reported once it has failed and been retried), so an outage never reads ahead.
-        if (readAhead && !_writing!.IsCompleted && _paused.Count == 0 && _next.Count < options.Postgres.BatchSize
-            && Stopwatch.GetElapsedTime(_writeStarted) < PollSlice)
-        {
-            if (Poll(ReadAheadSlice) is { } ahead)
-            {
-                _next.Add(ahead);
-            }
-
-            return;
-        }
-
         if (!_writing!.Wait(PollSlice))
         {
             PauseAssigned();
@@ -296,7 +276,6 @@ public sealed partial class KafkaToPostgresWorker(
 
     private void StartWrite()
     {
-        _writeStarted = Stopwatch.GetTimestamp();
         _writing = FlushAsync(_abort.Token);
     }
 

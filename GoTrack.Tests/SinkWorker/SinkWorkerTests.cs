@@ -30,12 +30,12 @@ public sealed class SinkWorkerTests : IAsyncLifetime
     public async Task DisposeAsync() => await _rig.DisposeAsync();
 
     /// <summary>
-    /// The next batch is read while one is written; a batch filled that way is written as it is. It took
-    /// one more message first (a batch of PG_BATCH_SIZE + 1). Rows of one batch share a transaction, so
-    /// their xmin says which batch wrote them.
+    /// No batch is larger than PG_BATCH_SIZE. Rows of one batch share a transaction, so their xmin says which
+    /// batch wrote them. (It failed, 11 of 10, while SinkWorker read the next batch during a write and a
+    /// batch filled that way took one more message; reading ahead was taken out again.)
     /// </summary>
     [Fact]
-    public async Task A_batch_read_ahead_is_never_larger_than_PG_BATCH_SIZE()
+    public async Task A_batch_is_never_larger_than_PG_BATCH_SIZE()
     {
         await _rig.ProduceAsync(Rows.Many(300));
         using var host = await _rig.StartWorkerAsync(("PG_BATCH_SIZE", "10"), ("PG_FLUSH_MS", "1000"));
