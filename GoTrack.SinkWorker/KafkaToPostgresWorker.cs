@@ -82,8 +82,7 @@ public sealed partial class KafkaToPostgresWorker(
                 var wait = _batch.Count == 0
                     ? PollSlice
                     : TimeSpan.FromSeconds(Math.Clamp((flushAt - time.GetTimestamp()) / (double)time.TimestampFrequency, 0, PollSlice.TotalSeconds));
-                // A batch already full (stragglers of a pause) is written at once, without one more message.
-                if (_batch.Count < options.Postgres.BatchSize && Poll(wait) is { } message)
+                if (Poll(wait) is { } message)
                 {
                     if (_writing is not null)
                     {
@@ -103,7 +102,7 @@ public sealed partial class KafkaToPostgresWorker(
 
                 if (_writing is null && (_batch.Count >= options.Postgres.BatchSize || (_batch.Count > 0 && time.GetTimestamp() >= flushAt)))
                 {
-                    StartWrite();
+                    _writing = FlushAsync(_abort.Token);
                     flushAt = long.MaxValue;
                 }
             }
@@ -114,7 +113,7 @@ public sealed partial class KafkaToPostgresWorker(
             {
                 if (_writing is null)
                 {
-                    StartWrite();
+                    _writing = FlushAsync(_abort.Token);
                 }
 
                 WaitForWrite();
@@ -241,7 +240,7 @@ public sealed partial class KafkaToPostgresWorker(
         LogRevoked(logger, partitions.Count, _batch.Count);
         if (_writing is null && _batch.Count > 0)
         {
-            StartWrite();
+            _writing = FlushAsync(_abort.Token);
         }
 
         var revoked = partitions.Select(p => p.TopicPartition).ToHashSet();
@@ -272,11 +271,6 @@ public sealed partial class KafkaToPostgresWorker(
         {
             _uncommitted.Remove(partition);
         }
-    }
-
-    private void StartWrite()
-    {
-        _writing = FlushAsync(_abort.Token);
     }
 
     /// <summary>Writes the batch (its messages are read before the first await, so the list may change after).</summary>

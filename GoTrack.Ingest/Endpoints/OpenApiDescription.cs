@@ -26,10 +26,10 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
     private static readonly string[] SegmentKinds = ["track", "page", "screen", "identify", "group", "alias", "batch", "t", "p", "s", "i", "g", "a", "b", "m"];
 
     /// <summary>/collect's nested objects and their members, as <see cref="CollectBodyParser"/> reads them.</summary>
-    private static readonly (string Name, string[] Members)[] Nested =
+    private static readonly (string Name, string[] Members, string Description)[] Nested =
     [
-        ("utm", CollectBodyParser.UtmMembers),
-        ("click", CollectBodyParser.ClickMembers),
+        ("utm", CollectBodyParser.UtmMembers, "Another way to send the campaign fields: utm.x is the field utm_x (utm.source is utm_source)."),
+        ("click", CollectBodyParser.ClickMembers, "Another way to send the ad click ids: click.x is the field x (click.gclid is gclid)."),
     ];
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
@@ -195,14 +195,12 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
             Format = "uuid",
             Description = "A client-chosen event id, for dedupe across retries; generated (UUIDv7) when absent.",
         };
-        foreach (var (name, members) in Nested)
+        foreach (var (name, members, description) in Nested)
         {
             properties[name] = new OpenApiSchema
             {
                 Type = JsonSchemaType.Object | JsonSchemaType.Null,
-                Description = name == "utm"
-                    ? "Another way to send the campaign fields: utm.x is the field utm_x (utm.source is utm_source)."
-                    : "Another way to send the ad click ids: click.x is the field x (click.gclid is gclid).",
+                Description = description,
                 Properties = members.ToDictionary(m => m, _ => (IOpenApiSchema)Text(FieldLimits.Utm), StringComparer.Ordinal),
             };
         }
@@ -259,10 +257,12 @@ internal sealed class OpenApiDescription : IOpenApiDocumentTransformer
         Description = segment
             ? "Any origin when CORS_ALLOWED_ORIGINS is unset (Segment's API allows every origin), else those listed; Authorization is an allowed header."
             : "The origins in CORS_ALLOWED_ORIGINS; unset, no CORS headers are sent (same-origin pages and servers need none).",
-        Responses = segment
-            ? Answers(("204", "Answered, with the CORS headers when the origin is allowed", null), ("403", "Origin not in CORS_ALLOWED_ORIGINS", "application/json"),
-                ("404", "A kind not listed", "application/json"))
-            : Answers(("204", "Answered, with the CORS headers when the origin is allowed", null), ("403", "Origin not in CORS_ALLOWED_ORIGINS", "application/json")),
+        Responses = Answers(
+        [
+            ("204", "Answered, with the CORS headers when the origin is allowed", null),
+            ("403", "Origin not in CORS_ALLOWED_ORIGINS", "application/json"),
+            .. segment ? [("404", "A kind not listed", "application/json")] : Array.Empty<(string, string, string?)>(),
+        ]),
     };
 
     private static OpenApiOperation Tracker(string id, string summary, bool hashed) => new()

@@ -31,8 +31,8 @@ public sealed class SinkWorkerTests : IAsyncLifetime
 
     /// <summary>
     /// No batch is larger than PG_BATCH_SIZE. Rows of one batch share a transaction, so their xmin says which
-    /// batch wrote them. (It failed, 11 of 10, while SinkWorker read the next batch during a write and a
-    /// batch filled that way took one more message; reading ahead was taken out again.)
+    /// batch wrote them. It saw 11 of 10 while SinkWorker read ahead (taken out again), and again against a
+    /// flush that waited for more than PG_BATCH_SIZE messages.
     /// </summary>
     [Fact]
     public async Task A_batch_is_never_larger_than_PG_BATCH_SIZE()
