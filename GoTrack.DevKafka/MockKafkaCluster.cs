@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Net;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
@@ -22,11 +24,19 @@ public sealed partial class MockKafkaCluster : IDisposable
     private readonly Lock _gate = new();
     private nint _handle;
     private nint _cluster;
+    private readonly TcpForwarder[]? _relays;
 
     static MockKafkaCluster() => NativeLibrary.SetDllImportResolver(typeof(MockKafkaCluster).Assembly, Resolve);
 
     /// <summary>Starts <paramref name="brokers"/> mock brokers (ids 1..n) on random loopback ports.</summary>
-    public MockKafkaCluster(int brokers = 3)
+    /// <param name="brokers">How many brokers.</param>
+    /// <param name="relayed">
+    /// Puts a relay of ours (<see cref="TcpForwarder"/>) in front of each broker, and makes
+    /// <see cref="SetBrokerDown"/> and <see cref="SetBrokerUp"/> act on the relays. Use it wherever brokers
+    /// go down and up in a process that also starts child processes (a test run): librdkafka's own
+    /// broker-down can abort the process then (see <see cref="TcpForwarder"/>).
+    /// </param>
+    public MockKafkaCluster(int brokers = 3, bool relayed = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
         BrokerCount = brokers;
@@ -40,7 +50,7 @@ public sealed partial class MockKafkaCluster : IDisposable
             throw new InvalidOperationException("rd_kafka_new failed: " + System.Text.Encoding.UTF8.GetString(error).TrimEnd('\0'));
         }
 
-        _cluster = rd_kafka_mock_cluster_new(_handle, brokers);
+        _cluster = NewClusterWithSignalsBlocked(_handle, brokers);
         if (_cluster == 0)
         {
             rd_kafka_destroy(_handle);
@@ -49,6 +59,20 @@ public sealed partial class MockKafkaCluster : IDisposable
 
         BootstrapServers = Marshal.PtrToStringUTF8(rd_kafka_mock_cluster_bootstraps(_cluster))
             ?? throw new InvalidOperationException("the mock cluster has no bootstrap servers");
+        if (relayed)
+        {
+            // librdkafka lists the brokers in id order, 1..n.
+            var ports = BootstrapServers.Split(',').Select(static b => int.Parse(b[(b.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture)).ToArray();
+            _relays = new TcpForwarder[brokers];
+            for (var i = 0; i < brokers; i++)
+            {
+                _relays[i] = new TcpForwarder(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, ports[i]));
+                _relays[i].Start();
+                SetAdvertisedAddress(i + 1, "127.0.0.1", _relays[i].Port);
+            }
+
+            BootstrapServers = string.Join(',', _relays.Select(static r => "127.0.0.1:" + r.Port.ToString(CultureInfo.InvariantCulture)));
+        }
     }
 
     /// <summary>Comma-separated <c>127.0.0.1:port</c> of every broker.</summary>
@@ -64,10 +88,47 @@ public sealed partial class MockKafkaCluster : IDisposable
         Check(rd_kafka_mock_topic_create(Cluster, topic, partitions, Math.Min(replicationFactor, BrokerCount)), "create topic " + topic);
 
     /// <summary>Disconnects a broker (or all of them, with -1) and refuses new connections.</summary>
-    public void SetBrokerDown(int brokerId = -1) => Check(rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");
+    public void SetBrokerDown(int brokerId = -1)
+    {
+        if (_relays is null)
+        {
+            Check(rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");
+            return;
+        }
+
+        foreach (var relay in Relays(brokerId))
+        {
+            relay.Refuse();
+        }
+    }
 
     /// <summary>Lets a broker (or all of them, with -1) accept connections again.</summary>
-    public void SetBrokerUp(int brokerId = -1) => Check(rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
+    public void SetBrokerUp(int brokerId = -1)
+    {
+        if (_relays is null)
+        {
+            Check(rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
+            return;
+        }
+
+        foreach (var relay in Relays(brokerId))
+        {
+            relay.Accept();
+        }
+    }
+
+    private TcpForwarder[] Relays(int brokerId)
+    {
+        ObjectDisposedException.ThrowIf(_cluster == 0, this);
+        if (brokerId == -1)
+        {
+            return _relays!;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokerId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, BrokerCount);
+        return [_relays![brokerId - 1]];
+    }
 
     /// <summary>Makes the next <paramref name="errors"/>.Length requests of <paramref name="apiKey"/> (0 = Produce) fail with these errors, in order, on any broker.</summary>
     public void PushRequestErrors(short apiKey, params ErrorCode[] errors)
@@ -94,6 +155,11 @@ public sealed partial class MockKafkaCluster : IDisposable
     {
         lock (_gate)
         {
+            foreach (var relay in _relays ?? [])
+            {
+                relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
             if (_cluster != 0)
             {
                 rd_kafka_mock_cluster_destroy(_cluster);
@@ -114,6 +180,41 @@ public sealed partial class MockKafkaCluster : IDisposable
         {
             ObjectDisposedException.ThrowIf(_cluster == 0, this);
             return _cluster;
+        }
+    }
+
+    /// <summary>
+    /// Creates the cluster with every signal blocked on this thread, so that the cluster's thread, which
+    /// librdkafka starts from here and which inherits this thread's signal mask, never takes one.
+    /// </summary>
+    /// <remarks>
+    /// The mock's thread leaves its loop and destroys the cluster when <c>poll</c> fails, and a signal
+    /// fails it with EINTR: a child process exiting (SIGCHLD, which .NET handles) could take a test's
+    /// brokers away for good. librdkafka blocks signals this way for the threads of <c>rd_kafka_new</c>,
+    /// but not for a cluster created with <c>rd_kafka_mock_cluster_new</c>.
+    /// </remarks>
+    private static unsafe nint NewClusterWithSignalsBlocked(nint handle, int brokers)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return rd_kafka_mock_cluster_new(handle, brokers);
+        }
+
+        // glibc's sigset_t is 128 bytes; pthread_sigmask leaves out the signals glibc keeps for itself.
+        var all = stackalloc byte[128];
+        var previous = stackalloc byte[128];
+        if (sigfillset(all) != 0 || pthread_sigmask(SigSetMask, all, previous) != 0)
+        {
+            throw new InvalidOperationException("could not block signals for the mock cluster's thread");
+        }
+
+        try
+        {
+            return rd_kafka_mock_cluster_new(handle, brokers);
+        }
+        finally
+        {
+            _ = pthread_sigmask(SigSetMask, previous, null);
         }
     }
 
@@ -185,6 +286,14 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Lib)]
     private static partial void rd_kafka_destroy(nint rk);
+
+    private const int SigSetMask = 2; // SIG_SETMASK on Linux
+
+    [LibraryImport("libc.so.6")]
+    private static unsafe partial int sigfillset(byte* set);
+
+    [LibraryImport("libc.so.6")]
+    private static unsafe partial int pthread_sigmask(int how, byte* set, byte* previous);
 
     [LibraryImport(Lib)]
     private static partial nint rd_kafka_mock_cluster_new(nint rk, int brokerCount);

@@ -16,7 +16,7 @@ public sealed class MockKafka : IDisposable
 
     public MockKafka(int brokers, int partitions)
     {
-        Cluster = new MockKafkaCluster(brokers);
+        Cluster = new MockKafkaCluster(brokers, relayed: true);
         Cluster.CreateTopic(Topic, partitions, replicationFactor: brokers);
     }
 

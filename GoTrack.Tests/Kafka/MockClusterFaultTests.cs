@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Confluent.Kafka;
+using GoTrack.DevKafka;
+
+namespace GoTrack.Tests.Kafka;
+
+/// <summary>
+/// The mock cluster under what a test run does around it: child processes starting and exiting while
+/// brokers go down and up. Both failures below were seen in CI (a test host aborted by librdkafka's
+/// assertion) and reproduced in a loop before the fix.
+/// </summary>
+public sealed partial class MockClusterFaultTests
+{
+    private const int SigChld = 17;
+
+    /// <summary>
+    /// librdkafka's mock thread leaves its loop and destroys the cluster when its poll is interrupted by a
+    /// signal. The signal goes to that very thread here, so the test does not depend on which thread the
+    /// kernel picks: before the fix, the next command failed with Local_Destroy (the thread had destroyed
+    /// the cluster on its way out).
+    /// </summary>
+    [Fact]
+    public async Task A_signal_to_the_mock_thread_does_not_take_the_cluster_down()
+    {
+        // .NET handles SIGCHLD once a child process has been started; until then the signal is ignored.
+        using (var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!)
+        {
+            await child.WaitForExitAsync();
+        }
+
+        var before = MockThreadIds();
+        var cluster = new MockKafkaCluster(brokers: 1);
+
+        // The thread names itself once running. Another test's new cluster may show up too: it gets the
+        // signal as well, which is harmless with the fix.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (MockThreadIds().Except(before).ToArray() is [] && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(100);
+        var mockThreads = MockThreadIds().Except(before).ToArray();
+        Assert.NotEmpty(mockThreads);
+        foreach (var thread in mockThreads)
+        {
+            Assert.Equal(0, tgkill(Environment.ProcessId, thread, SigChld));
+        }
+
+        // Run off the test thread with a deadline, in case a broken cluster never answers.
+        await Task.Run(() => cluster.CreateTopic("after-signal", partitions: 1)).WaitAsync(TimeSpan.FromSeconds(20));
+        await ProduceAndReadOneAsync(cluster.BootstrapServers, "after-signal");
+        cluster.Dispose();
+    }
+
+    /// <summary>
+    /// librdkafka's broker-down closes the listener and binds a new one to the same port; a child forked
+    /// in between still holds the old listener, the bind fails and librdkafka aborts the process. The
+    /// relays keep their ports bound throughout. Against librdkafka's own down/up this loop aborted the
+    /// process within 500 rounds.
+    /// </summary>
+    [Fact]
+    public async Task Brokers_go_down_and_up_while_child_processes_start()
+    {
+        using var cluster = new MockKafkaCluster(brokers: 3, relayed: true);
+        cluster.CreateTopic("flapping", partitions: 3);
+        using var stop = new CancellationTokenSource();
+        var spawners = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            var started = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                using var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+                child.WaitForExit();
+                started++;
+            }
+
+            return started;
+        })).ToArray();
+
+        for (var i = 0; i < 500; i++)
+        {
+            cluster.SetBrokerDown();
+            cluster.SetBrokerUp();
+        }
+
+        await stop.CancelAsync();
+        var children = (await Task.WhenAll(spawners)).Sum();
+        Assert.True(children > 0, "no child process was started during the rounds");
+        await ProduceAndReadOneAsync(cluster.BootstrapServers, "flapping");
+    }
+
+    [Fact]
+    public async Task A_relayed_broker_that_is_down_closes_its_connections_and_refuses_new_ones_on_the_same_port()
+    {
+        using var cluster = new MockKafkaCluster(brokers: 2, relayed: true);
+        var ports = cluster.BootstrapServers.Split(',').Select(b => int.Parse(b.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        using var open = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await open.ConnectAsync(IPAddress.Loopback, ports[0]);
+
+        cluster.SetBrokerDown(1);
+
+        var buffer = new byte[1];
+        var read = await ReadOrResetAsync(open, buffer).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, read);
+        Assert.Equal(SocketError.ConnectionRefused, await ConnectAsync(ports[0]));
+        Assert.Equal(SocketError.Success, await ConnectAsync(ports[1]));
+
+        cluster.SetBrokerUp(1);
+
+        Assert.Equal(SocketError.Success, await ConnectAsync(ports[0]));
+        Assert.Equal(cluster.BootstrapServers, string.Join(',', ports.Select(p => "127.0.0.1:" + p)));
+        cluster.CreateTopic("relayed", partitions: 2, replicationFactor: 1);
+        await ProduceAndReadOneAsync(cluster.BootstrapServers, "relayed");
+    }
+
+    private static async Task<int> ReadOrResetAsync(Socket socket, byte[] buffer)
+    {
+        try
+        {
+            return await socket.ReceiveAsync(buffer);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<SocketError> ConnectAsync(int port)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, port).WaitAsync(TimeSpan.FromSeconds(10));
+            return SocketError.Success;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode;
+        }
+    }
+
+    private static async Task ProduceAndReadOneAsync(string bootstrap, string topic)
+    {
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = bootstrap, MessageTimeoutMs = 20_000 }).Build())
+        {
+            var result = await producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "v" });
+            Assert.Equal(PersistenceStatus.Persisted, result.Status);
+        }
+
+        using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap,
+            GroupId = "fault-" + Guid.NewGuid().ToString("N"),
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(topic);
+        var message = consumer.Consume(TimeSpan.FromSeconds(30));
+        Assert.NotNull(message);
+        Assert.Equal("v", message.Message.Value);
+    }
+
+    private static HashSet<int> MockThreadIds() =>
+        Directory.EnumerateDirectories("/proc/self/task")
+            .Where(d => File.Exists(Path.Combine(d, "comm")) && File.ReadAllText(Path.Combine(d, "comm")).Trim() == "rdk:mock")
+            .Select(d => int.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture))
+            .ToHashSet();
+
+    [LibraryImport("libc.so.6", SetLastError = true)]
+    private static partial int tgkill(int tgid, int tid, int signal);
+}
