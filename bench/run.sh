@@ -10,9 +10,10 @@
 #      open loop with each sink's queue depth sampled and every event counted in every sink afterwards,
 #      open-loop latency and peak RSS at SINK_OPEN_RATE, and GoTrack.SinkWorker against a raw binary COPY;
 #   5. with --micro, the BenchmarkDotNet PixelPathBenchmarks (minutes).
-# and prints one table at the end. Everything it starts is stopped on exit.
+# and prints one table at the end. Everything it starts is stopped on exit. With --aot, Ingest is the
+# Native AOT build (-r linux-x64 -p:PublishAot=true, a minute or two more to publish); the title says so.
 #
-#   bench/run.sh [--sinks-only | --no-sinks] [--micro]
+#   bench/run.sh [--sinks-only | --no-sinks] [--micro] [--aot]
 #
 # Overrides (environment): ROUNDS=3 SECS=6 CONNS=64 WARM_SECS=8 RATES="5000 10000 20000" RATE_SECS=10
 #   LOAD_CONNS=64 LOAD_CLIENT=raw|http BAREGIF_SRC=<repo>/../shared/bench/BareGif (or /work/shared/bench/BareGif) PORT_BASE=18090
@@ -22,10 +23,11 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-micro=0 base=1 sinks=1
+micro=0 base=1 sinks=1 aot=0
 for a in "$@"; do
   case $a in
     --micro) micro=1 ;;
+    --aot) aot=1 ;;
     --sinks-only) base=0; sinks=1 ;;
     --no-sinks) base=1; sinks=0 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
@@ -74,8 +76,10 @@ q='?e=pageview&url=https%3A%2F%2Fshop.example.com%2Fproducts%2F42%3Fcolor%3Dred&
 ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 
 # ---- build -------------------------------------------------------------------------------------------
-log "publishing Release: Ingest, BareGif, GoTrack.Bench.Load into $tmp"
-dotnet publish "$repo/GoTrack.Ingest/GoTrack.Ingest.csproj" -c Release -o "$tmp/ingest" -v q -nologo >"$tmp/build.log" 2>&1 ||
+log "publishing Release: Ingest$( ((aot)) && echo ' (Native AOT)'), BareGif, GoTrack.Bench.Load into $tmp"
+ingest_publish=()
+(( aot )) && ingest_publish=(-r linux-x64 -p:PublishAot=true)
+dotnet publish "$repo/GoTrack.Ingest/GoTrack.Ingest.csproj" -c Release "${ingest_publish[@]}" -o "$tmp/ingest" -v q -nologo >"$tmp/build.log" 2>&1 ||
   { cat "$tmp/build.log" >&2; exit 1; }
 cp -r "$BAREGIF_SRC" "$tmp/baregif-src"
 rm -rf "$tmp/baregif-src/bin" "$tmp/baregif-src/obj"
@@ -333,26 +337,31 @@ if (( sinks )); then
   for _ in $(seq 300); do grep -q 'mock broker on' "$tmp/devkafka.log" && break; kill -0 "$kafka_pid" 2>/dev/null || break; sleep 0.1; done
   grep -q 'mock broker on' "$tmp/devkafka.log" || { echo "run.sh: GoTrack.DevKafka did not start:" >&2; cat "$tmp/devkafka.log" >&2; exit 1; }
 
-  start_baregif "$s_bare_port"; s_bare_pid=$last_pid
-  log "warming BareGif (${WARM_SECS}s)"; warm "http://127.0.0.1:$s_bare_port"
   # One file for the whole run (no rotation), so its lines are every event the log sink wrote.
   start_ingest ingest-sinks "$s_port" memory OUTPUTS=log,kafka,postgres KAFKA_BROKERS="127.0.0.1:$kafka_port" KAFKA_TOPIC="$topic" \
     PG_DSN="$pg_dsn" LOG_ROTATE_MB=1048576 LOG_BACKUPS=0
   pid=$last_pid; s_base="http://127.0.0.1:$s_port"
   row "startup to first 2xx, Ingest OUTPUTS=log,kafka,postgres (ms)" "$last_startup_ms"
+
+  # Steady load first: open loop and RSS at SINK_OPEN_RATE (issue 13: p99 at most 10 ms, RSS at most 150 MiB
+  # at steady load with all sinks). Warmed at that same rate, before any closed-loop overload: what an
+  # overload leaves behind (a backlog, grown GC budgets) is not steady load.
+  log "warming Ingest with all sinks: open loop at $SINK_OPEN_RATE req/s for ${WARM_SECS}s"
+  open_loop "$SINK_OPEN_RATE" "$WARM_SECS" "$s_base" "$pid" "$tmp/sinks-warm.txt"
+  gc0=$(gc_snapshot "$s_base")
+  log "open loop, all sinks: $SINK_OPEN_RATE req/s for ${RATE_SECS}s, $LOAD_CONNS connections"
+  open_loop "$SINK_OPEN_RATE" "$RATE_SECS" "$s_base" "$pid" "$tmp/sinks-open.txt"
+  open_rows "all sinks, open loop $SINK_OPEN_RATE req/s" "$SINK_OPEN_RATE" "$RATE_SECS" "$gc0" "$(gc_snapshot "$s_base")"
+  row "all sinks: drained after the open loop (s)" "$(wait_drained "$s_base" "$DRAIN_SECS")"
+
+  start_baregif "$s_bare_port"; s_bare_pid=$last_pid
+  log "warming BareGif (${WARM_SECS}s)"; warm "http://127.0.0.1:$s_bare_port"
   log "warming Ingest with all sinks (${WARM_SECS}s)"; warm "$s_base"
   log "ratio Ingest all sinks / BareGif: $ROUNDS rounds of ${SECS}s, $CONNS connections"
   ratio_rows "OUTPUTS=log,kafka,postgres" "$s_port" "$s_bare_port"
   stop "$s_bare_pid"
   log "waiting for the sinks to catch up (at most ${DRAIN_SECS}s)"
   row "all sinks: drained after the closed loop (s)" "$(wait_drained "$s_base" "$DRAIN_SECS")"
-
-  # Open loop and RSS at SINK_OPEN_RATE (issue 13: p99 at most 10 ms, RSS at most 150 MiB with all sinks).
-  gc0=$(gc_snapshot "$s_base")
-  log "open loop, all sinks: $SINK_OPEN_RATE req/s for ${RATE_SECS}s, $LOAD_CONNS connections"
-  open_loop "$SINK_OPEN_RATE" "$RATE_SECS" "$s_base" "$pid" "$tmp/sinks-open.txt"
-  open_rows "all sinks, open loop $SINK_OPEN_RATE req/s" "$SINK_OPEN_RATE" "$RATE_SECS" "$gc0" "$(gc_snapshot "$s_base")"
-  row "all sinks: drained after the open loop (s)" "$(wait_drained "$s_base" "$DRAIN_SECS")"
 
   # Sustained open loop with the queue depths sampled.
   log "sustained open loop, all sinks: $SINK_RATE req/s for ${SINK_SECS}s, queue depths every 5 s"
@@ -443,7 +452,7 @@ fi
 
 # ---- table --------------------------------------------------------------------------------------------------
 echo
-echo "GoTrack bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), wrk and the generator on the same machine"
+echo "GoTrack bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), wrk and the generator on the same machine$( ((aot)) && echo ", Ingest Native AOT")"
 echo "closed loop: wrk -t1 -c$CONNS, $ROUNDS rounds of ${SECS}s A/B alternating after ${WARM_SECS}s warm-up; open loop: GoTrack.Bench.Load ${LOAD_CLIENT:-raw}, $LOAD_CONNS connections, ${RATE_SECS}s per rate, Ingest OUTPUTS=log ACK_MODE=memory"
 if (( sinks )); then
   echo "all sinks: OUTPUTS=log,kafka,postgres ACK_MODE=memory, GoTrack.DevKafka mock broker ($SINK_PARTITIONS partitions), PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}') fsync=on; queue depth sampled every 5 s, not growing = last sample <= $BACKLOG_MAX; SinkWorker defaults (PG_BATCH_SIZE 500, PG_COPY true) against COPY in batches of $COPY_BATCH"

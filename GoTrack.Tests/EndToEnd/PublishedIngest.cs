@@ -24,21 +24,26 @@ public sealed class PublishedIngest : IAsyncLifetime
         return dir?.FullName ?? throw new InvalidOperationException("GoTrack.Aspire.sln not found above the test binaries");
     }
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => PublishAsync(Directory, "");
+
+    public Task DisposeAsync() => DeleteAsync(Directory);
+
+    /// <summary>Publishes GoTrack.Ingest in Release into <paramref name="directory"/>, with <paramref name="extraArgs"/>.</summary>
+    public static async Task PublishAsync(string directory, string extraArgs, TimeSpan? timeout = null)
     {
         var project = Path.Combine(RepoRoot(), "GoTrack.Ingest", "GoTrack.Ingest.csproj");
-        var (code, output) = await RunAsync("dotnet", $"publish \"{project}\" -c Release -o \"{Directory}\" -nologo -v q", TimeSpan.FromMinutes(5));
+        var (code, output) = await RunAsync("dotnet", $"publish \"{project}\" -c Release {extraArgs} -o \"{directory}\" -nologo -v q", timeout ?? TimeSpan.FromMinutes(5));
         if (code != 0)
         {
             throw new InvalidOperationException("dotnet publish failed:\n" + output);
         }
     }
 
-    public Task DisposeAsync()
+    public static Task DeleteAsync(string directory)
     {
         try
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
+            System.IO.Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
         {
