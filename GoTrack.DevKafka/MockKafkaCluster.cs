@@ -61,18 +61,46 @@ public sealed partial class MockKafkaCluster : IDisposable
             ?? throw new InvalidOperationException("the mock cluster has no bootstrap servers");
         if (relayed)
         {
-            // librdkafka lists the brokers in id order, 1..n.
-            var ports = BootstrapServers.Split(',').Select(static b => int.Parse(b[(b.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture)).ToArray();
-            _relays = new TcpForwarder[brokers];
-            for (var i = 0; i < brokers; i++)
+            try
             {
-                _relays[i] = new TcpForwarder(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, ports[i]));
-                _relays[i].Start();
-                SetAdvertisedAddress(i + 1, "127.0.0.1", _relays[i].Port);
+                _relays = StartRelays(BootstrapServers);
+            }
+            catch
+            {
+                Dispose();
+                throw;
             }
 
             BootstrapServers = string.Join(',', _relays.Select(static r => "127.0.0.1:" + r.Port.ToString(CultureInfo.InvariantCulture)));
         }
+    }
+
+    private TcpForwarder[] StartRelays(string bootstrapServers)
+    {
+        // librdkafka lists the brokers in id order, 1..n.
+        var ports = bootstrapServers.Split(',').Select(static b => int.Parse(b[(b.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture)).ToArray();
+        var relays = new List<TcpForwarder>(ports.Length);
+        try
+        {
+            for (var i = 0; i < ports.Length; i++)
+            {
+                var relay = new TcpForwarder(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, ports[i]));
+                relays.Add(relay);
+                relay.Start();
+                SetAdvertisedAddress(i + 1, "127.0.0.1", relay.Port);
+            }
+        }
+        catch
+        {
+            foreach (var relay in relays)
+            {
+                relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
+            throw;
+        }
+
+        return [.. relays];
     }
 
     /// <summary>Comma-separated <c>127.0.0.1:port</c> of every broker.</summary>
@@ -155,22 +183,32 @@ public sealed partial class MockKafkaCluster : IDisposable
     {
         lock (_gate)
         {
-            foreach (var relay in _relays ?? [])
+            try
             {
-                relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                foreach (var relay in _relays ?? [])
+                {
+                    relay.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
             }
+            finally
+            {
+                DestroyNative();
+            }
+        }
+    }
 
-            if (_cluster != 0)
-            {
-                rd_kafka_mock_cluster_destroy(_cluster);
-                _cluster = 0;
-            }
+    private void DestroyNative()
+    {
+        if (_cluster != 0)
+        {
+            rd_kafka_mock_cluster_destroy(_cluster);
+            _cluster = 0;
+        }
 
-            if (_handle != 0)
-            {
-                rd_kafka_destroy(_handle);
-                _handle = 0;
-            }
+        if (_handle != 0)
+        {
+            rd_kafka_destroy(_handle);
+            _handle = 0;
         }
     }
 

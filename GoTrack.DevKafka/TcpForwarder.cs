@@ -55,9 +55,9 @@ internal sealed class TcpForwarder : IAsyncDisposable
                 return;
             }
 
+            _listener.Shutdown(SocketShutdown.Receive);
             _refusing = true;
             _accepting = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            _listener.Shutdown(SocketShutdown.Receive);
             foreach (var socket in _open)
             {
                 socket.Dispose();
@@ -77,8 +77,8 @@ internal sealed class TcpForwarder : IAsyncDisposable
                 return;
             }
 
-            _refusing = false;
             _listener.Listen();
+            _refusing = false;
             _accepting.SetResult();
         }
     }
@@ -132,14 +132,29 @@ internal sealed class TcpForwarder : IAsyncDisposable
                 await accepting.WaitAsync(ct).ConfigureAwait(false);
                 client = await _listener.AcceptAsync(ct).ConfigureAwait(false);
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.InvalidArgument && !ct.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.InvalidArgument)
             {
                 // Not listening: Refuse was called. Wait until Accept.
                 continue;
             }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (SocketException)
             {
-                return;
+                // Out of descriptors or buffers, or a connection reset before it was accepted: the listener
+                // is still there, so keep accepting rather than leave the broker looking down for good.
+                try
+                {
+                    await Task.Delay(50, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
             }
 
             _ = PipeAsync(client, ct);
@@ -192,7 +207,12 @@ internal sealed class TcpForwarder : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
         _listener.Dispose();
         await _loop.ConfigureAwait(false);
         lock (_gate)

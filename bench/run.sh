@@ -6,9 +6,10 @@
 #      intended send time, HdrHistogram) against Ingest with OUTPUTS=log;
 #   3. RSS (VmRSS) and GC counts at steady load, and time from process start to the first 2xx of /px.gif;
 #   4. all three sinks (OUTPUTS=log,kafka,postgres, memory acks) against a mock Kafka broker
-#      (GoTrack.DevKafka) and a throwaway PostgreSQL cluster: the closed-loop ratio to BareGif, a sustained
+#      (GoTrack.DevKafka) and a throwaway PostgreSQL cluster: first open-loop latency and peak RSS at
+#      SINK_OPEN_RATE (steady load, warmed at that rate), then the closed-loop ratio to BareGif, a sustained
 #      open loop with each sink's queue depth sampled and every event counted in every sink afterwards,
-#      open-loop latency and peak RSS at SINK_OPEN_RATE, and GoTrack.SinkWorker against a raw binary COPY;
+#      and GoTrack.SinkWorker against a raw binary COPY;
 #   5. with --micro, the BenchmarkDotNet PixelPathBenchmarks (minutes).
 # and prints one table at the end. Everything it starts is stopped on exit. With --aot, Ingest is the
 # Native AOT build (-r linux-x64 -p:PublishAot=true, a minute or two more to publish); the title says so.

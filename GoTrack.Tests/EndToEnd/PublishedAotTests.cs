@@ -32,6 +32,7 @@ public sealed class PublishedAotIngest : IAsyncLifetime
 /// The Native AOT binary with OUTPUTS=log,kafka,postgres: trimming once broke the Kafka sink at start
 /// (librdkafka's bindings found by reflection) and every GeoIP lookup; this runs the three sinks for real.
 /// </summary>
+[Collection(PublishedBinaryGroup.Name)] // one published-binary test at a time: the AOT publish is heavy
 public sealed class PublishedAotTests(PublishedAotIngest published, PostgresDatabase db)
     : IClassFixture<PublishedAotIngest>, IClassFixture<PostgresDatabase>, IDisposable
 {
@@ -63,20 +64,31 @@ public sealed class PublishedAotTests(PublishedAotIngest published, PostgresData
             ["SHUTDOWN_TIMEOUT"] = "30s",
         };
         using var process = PublishedIngest.Start(published.Executable, "", env, out var output);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        await PublishedIngest.WaitUntilUpAsync(client, process, output);
-
-        var sent = await PostgresIngestTests.PostEventsAsync(client, requests: 6, perRequest: 25);
-        for (var i = 0; i < 10; i++)
+        List<Guid> sent;
+        try
         {
-            using var pixel = await client.GetAsync($"/px.gif?e=pageview&url=https%3A%2F%2Fshop.example%2F{i}");
-            Assert.True(pixel.IsSuccessStatusCode, $"/px.gif answered {(int)pixel.StatusCode}");
-        }
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await PublishedIngest.WaitUntilUpAsync(client, process, output);
 
-        PublishedIngest.SendSigterm(process);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(cts.Token);
-        Assert.True(process.ExitCode == 0, "exit code " + process.ExitCode + "\n" + output);
+            sent = await PostgresIngestTests.PostEventsAsync(client, requests: 6, perRequest: 25);
+            for (var i = 0; i < 10; i++)
+            {
+                using var pixel = await client.GetAsync($"/px.gif?e=pageview&url=https%3A%2F%2Fshop.example%2F{i}");
+                Assert.True(pixel.IsSuccessStatusCode, $"/px.gif answered {(int)pixel.StatusCode}");
+            }
+
+            PublishedIngest.SendSigterm(process);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(cts.Token);
+            Assert.True(process.ExitCode == 0, "exit code " + process.ExitCode + "\n" + output);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
 
         var expected = sent.Count + 10;
         Assert.Equal(expected, (await File.ReadAllLinesAsync(_dir.File("events.ndjson"))).Length);

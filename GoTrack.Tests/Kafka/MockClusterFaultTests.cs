@@ -45,14 +45,16 @@ public sealed partial class MockClusterFaultTests
         await Task.Delay(100);
         var mockThreads = MockThreadIds().Except(before).ToArray();
         Assert.NotEmpty(mockThreads);
-        foreach (var thread in mockThreads)
-        {
-            Assert.Equal(0, tgkill(Environment.ProcessId, thread, SigChld));
-        }
+
+        // Another test's mock thread may have ended meanwhile (ESRCH); ours lives until Dispose.
+        var signalled = mockThreads.Count(thread => tgkill(Environment.ProcessId, thread, SigChld) == 0);
+        Assert.True(signalled > 0, "no mock thread could be signalled");
 
         // Run off the test thread with a deadline, in case a broken cluster never answers.
         await Task.Run(() => cluster.CreateTopic("after-signal", partitions: 1)).WaitAsync(TimeSpan.FromSeconds(20));
         await ProduceAndReadOneAsync(cluster.BootstrapServers, "after-signal");
+
+        // Not disposed on failure on purpose: a cluster its own thread already destroyed must not be destroyed twice.
         cluster.Dispose();
     }
 
@@ -67,29 +69,42 @@ public sealed partial class MockClusterFaultTests
     {
         using var cluster = new MockKafkaCluster(brokers: 3, relayed: true);
         cluster.CreateTopic("flapping", partitions: 3);
-        using var stop = new CancellationTokenSource();
-        var spawners = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        var stop = 0;
+        var children = 0;
+        var spawners = Enumerable.Range(0, 2).Select(_ => new Thread(() =>
         {
-            var started = 0;
-            while (!stop.IsCancellationRequested)
+            while (Volatile.Read(ref stop) == 0)
             {
                 using var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
                 child.WaitForExit();
-                started++;
+                Interlocked.Increment(ref children);
+            }
+        })).ToArray();
+        try
+        {
+            foreach (var spawner in spawners)
+            {
+                spawner.Start();
             }
 
-            return started;
-        })).ToArray();
-
-        for (var i = 0; i < 500; i++)
+            // At least 500 rounds, and for as long as it takes the spawners to start 200 children (bounded).
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            for (var round = 0; round < 500 || (Volatile.Read(ref children) < 200 && DateTime.UtcNow < deadline); round++)
+            {
+                cluster.SetBrokerDown();
+                cluster.SetBrokerUp();
+            }
+        }
+        finally
         {
-            cluster.SetBrokerDown();
-            cluster.SetBrokerUp();
+            Volatile.Write(ref stop, 1);
+            foreach (var spawner in spawners.Where(t => t.IsAlive))
+            {
+                spawner.Join();
+            }
         }
 
-        await stop.CancelAsync();
-        var children = (await Task.WhenAll(spawners)).Sum();
-        Assert.True(children > 0, "no child process was started during the rounds");
+        Assert.True(children >= 200, $"only {children} child processes were started during the rounds");
         await ProduceAndReadOneAsync(cluster.BootstrapServers, "flapping");
     }
 
@@ -163,11 +178,26 @@ public sealed partial class MockClusterFaultTests
         Assert.Equal("v", message.Message.Value);
     }
 
-    private static HashSet<int> MockThreadIds() =>
-        Directory.EnumerateDirectories("/proc/self/task")
-            .Where(d => File.Exists(Path.Combine(d, "comm")) && File.ReadAllText(Path.Combine(d, "comm")).Trim() == "rdk:mock")
-            .Select(d => int.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture))
-            .ToHashSet();
+    private static HashSet<int> MockThreadIds()
+    {
+        var ids = new HashSet<int>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == "rdk:mock")
+                {
+                    ids.Add(int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return ids;
+    }
 
     [LibraryImport("libc.so.6", SetLastError = true)]
     private static partial int tgkill(int tgid, int tid, int signal);
