@@ -116,32 +116,29 @@ public sealed partial class MockKafkaCluster : IDisposable
         Check(rd_kafka_mock_topic_create(Cluster, topic, partitions, Math.Min(replicationFactor, BrokerCount)), "create topic " + topic);
 
     /// <summary>Disconnects a broker (or all of them, with -1) and refuses new connections.</summary>
-    public void SetBrokerDown(int brokerId = -1)
-    {
-        if (_relays is null)
-        {
-            Check(rd_kafka_mock_broker_set_down(Cluster, brokerId), "broker down");
-            return;
-        }
-
-        foreach (var relay in Relays(brokerId))
-        {
-            relay.Refuse();
-        }
-    }
+    public void SetBrokerDown(int brokerId = -1) => SetBrokerState(brokerId, up: false);
 
     /// <summary>Lets a broker (or all of them, with -1) accept connections again.</summary>
-    public void SetBrokerUp(int brokerId = -1)
+    public void SetBrokerUp(int brokerId = -1) => SetBrokerState(brokerId, up: true);
+
+    private void SetBrokerState(int brokerId, bool up)
     {
         if (_relays is null)
         {
-            Check(rd_kafka_mock_broker_set_up(Cluster, brokerId), "broker up");
+            Check(up ? rd_kafka_mock_broker_set_up(Cluster, brokerId) : rd_kafka_mock_broker_set_down(Cluster, brokerId), up ? "broker up" : "broker down");
             return;
         }
 
         foreach (var relay in Relays(brokerId))
         {
-            relay.Accept();
+            if (up)
+            {
+                relay.Accept();
+            }
+            else
+            {
+                relay.Refuse();
+            }
         }
     }
 
