@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Compression;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
 namespace GoTrack.Ingest.Endpoints;
@@ -89,6 +90,13 @@ internal static class RequestBody
         }
         catch (InvalidDataException)
         {
+            return (null, 0, Status.Corrupt);
+        }
+        catch (IOException ex) when (decoder is not null && ex is not BadHttpRequestException and not ConnectionResetException)
+        {
+            // zlib's Z_NEED_DICT (a header asking for a preset dictionary) and its other non-data errors arrive as
+            // System.IO.Compression's internal ZLibException, an IOException. Kestrel's own body errors (a reset,
+            // a bad request) are excluded by type; what is left came from the decoder and means a corrupt body.
             return (null, 0, Status.Corrupt);
         }
         finally

@@ -333,7 +333,7 @@ public sealed class SegmentPropertyTests
                     statuses.Add(status);
                 }
 
-                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.Accepted or HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge, $"{path}: {status}");
+                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.Accepted or HttpStatusCode.BadRequest or HttpStatusCode.RequestEntityTooLarge, $"{path}: {status}, body (base64) {Convert.ToBase64String(body)}: {await response.Content.ReadAsStringAsync()}");
             }
         }, iter: 300, threads: 1);
         Assert.Contains(HttpStatusCode.BadRequest, statuses);

@@ -235,6 +235,26 @@ public sealed class IntakeGateTests
         Assert.Equal(0, factory.Outcome(EventOutcomes.Accepted));
     }
 
+    /// <summary>
+    /// A zlib header that asks for a preset dictionary (FDICT) makes zlib answer Z_NEED_DICT, which .NET raises as
+    /// <see cref="System.IO.Compression.ZLibException"/>, not <see cref="System.IO.InvalidDataException"/>. It is a
+    /// corrupt body like any other (found by the compressed-body property test on a clean-clone CI run).
+    /// </summary>
+    [Theory]
+    [InlineData("/collect")]
+    [InlineData("/v1/batch")]
+    public async Task A_deflate_body_that_asks_for_a_preset_dictionary_is_a_400(string path)
+    {
+        using var factory = new IngestFactory();
+        var body = new ByteArrayContent([0x78, 0xbb, 0, 0, 0, 1, 0x4b, 0x04, 0]); // CMF 0x78, FLG with FDICT, a dictionary id
+        body.Headers.ContentType = new("application/json");
+        body.Headers.ContentEncoding.Add("deflate");
+        using var response = await Collect(factory, path, body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("corrupt", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, factory.Outcome(EventOutcomes.Accepted));
+    }
+
     [Fact]
     public async Task The_address_limit_refuses_with_429_and_refills_each_second_of_the_host_clock()
     {
