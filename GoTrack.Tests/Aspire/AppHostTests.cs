@@ -63,7 +63,11 @@ public sealed class AppHostTests : IAsyncLifetime
 
         // Ingest ran with ACK_MODE=wal from the parameter: its acks came from the write-ahead log.
         Assert.NotEmpty(Directory.GetFiles(walDir.Path, "*.wal"));
-        Assert.Contains("gotrack_wal_bytes", await opsClient.GetStringAsync("/metrics", ct), StringComparison.Ordinal);
+        var opsMetrics = await opsClient.GetStringAsync("/metrics", ct);
+        Assert.Contains("gotrack_wal_bytes", opsMetrics, StringComparison.Ordinal);
+        // The damage counters exist from the start, at 0 on a clean log (their values are tested in-process).
+        Assert.Contains("gotrack_wal_corrupt_segments_total{otel_scope_name=\"GoTrack\"} 0\n", opsMetrics, StringComparison.Ordinal);
+        Assert.Contains("gotrack_wal_torn_tails_total{otel_scope_name=\"GoTrack\"} 0\n", opsMetrics, StringComparison.Ordinal);
 
         // The dashboard's "Send test event" command, run the way the dashboard runs it: one more event,
         // through ingest's endpoint, in Postgres once, with the event_id the command's answer names.

@@ -62,6 +62,8 @@ public sealed class PublishedBinaryTests(PublishedIngest published) : IDisposabl
 
         var metrics = await client.GetStringAsync("/metrics");
         Assert.Contains("gotrack_events_total{otel_scope_name=\"GoTrack\",outcome=\"accepted\"} 6", metrics, StringComparison.Ordinal);
+        // The gauge the "log filling" alert watches, exported under that name (in-process tests read it from the host's meter).
+        Assert.InRange(GoTrack.Tests.Deploy.PrometheusText.ValueOf(metrics, "gotrack_log_fill_ratio"), 0, 0.01);
 
         PublishedIngest.SendSigterm(process);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

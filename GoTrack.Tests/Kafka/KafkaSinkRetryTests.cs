@@ -113,22 +113,7 @@ public sealed class KafkaFatalErrorTests : IDisposable
         Assert.Equal(1, ObservedRebuilds(app.Services));
     }
 
-    /// <summary>What gotrack.kafka.producer.rebuilds reports now, from this host's meter factory only.</summary>
-    private static long ObservedRebuilds(IServiceProvider services)
-    {
-        var factory = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        long observed = -1;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument.Name == GoTrack.Core.Kafka.KafkaHostingExtensions.RebuildsInstrument)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return observed;
-    }
+    /// <summary>What gotrack.kafka.producer.rebuilds reports now, from this host's meter factory only (-1: nothing).</summary>
+    private static long ObservedRebuilds(IServiceProvider services) =>
+        (long)(GoTrack.Tests.Support.HostMeter.Observe(services, GoTrack.Core.Kafka.KafkaHostingExtensions.RebuildsInstrument) ?? -1);
 }
