@@ -8,8 +8,7 @@ namespace GoTrack.Tests.Deploy;
 /// of events and bytes against the log's bounds), so the alert does not need to know QUEUE_MAX_EVENTS,
 /// QUEUE_MAX_MB or WAL_MAX_BYTES.
 /// The value is read from the host's own meter (<see cref="HostMeter"/>): in a test process /metrics is
-/// shared by every host's GoTrack meter, and a full-suite run once found the series missing from it
-/// altogether (another host's twin instrument disposed). The exported name is checked on the published
+/// not reliably this host's own, and a full-suite run once found the series missing from it altogether. The exported name is checked on the published
 /// binary, a process of its own (<c>PublishedBinaryTests</c>).
 /// </summary>
 public sealed class LogFillMetricTests

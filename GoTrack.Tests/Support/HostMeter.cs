@@ -7,11 +7,13 @@ namespace GoTrack.Tests.Support;
 /// What one host's instrument reports now, read from that host's own <see cref="IMeterFactory"/>.
 /// </summary>
 /// <remarks>
-/// In a test process several hosts live side by side, and OpenTelemetry's /metrics is not theirs alone: its
-/// listener takes every meter of the name, identical instruments of two hosts feed one series, and disposing
-/// one host's meter stops the series for all of them (open-telemetry/opentelemetry-dotnet#6412). So a test
-/// that needs this host's exact value reads it here; /metrics in a process of its own (the published binary)
-/// is where the exported names are checked.
+/// In a test process several hosts live side by side, and /metrics there is not reliably one host's own:
+/// OpenTelemetry's listener takes meters by name, process-wide. Full-suite runs showed another host's 0
+/// where this one's 1 belonged (KafkaFatalErrorTests) and a series missing altogether (LogFillMetricTests;
+/// open-telemetry/opentelemetry-dotnet#6412 is one way that happens: disposing one meter stops the
+/// instruments of every meter of its name). So a test that needs this host's exact value reads it here, and
+/// the exported names are checked on a host that has its process to itself (the published binary, the
+/// AppHost's services).
 /// </remarks>
 internal static class HostMeter
 {
