@@ -55,9 +55,11 @@ public sealed class OverloadAndOpsTests
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync("/collect", body)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
 
+        // GoTrack's own counts from this host's meter (see HostMeter); ASP.NET Core's from /metrics.
+        Assert.Equal(1, HostMeter.Observe(factory.Services, "gotrack.requests", ("endpoint", "pixel")));
+        Assert.Equal(1, HostMeter.Observe(factory.Services, "gotrack.requests", ("endpoint", "collect")));
         var metrics = await client.GetStringAsync("/metrics");
-        Assert.Matches("gotrack_requests_total\\{[^}]*endpoint=\"pixel\"[^}]*\\} 1\\b", metrics);
-        Assert.Matches("gotrack_requests_total\\{[^}]*endpoint=\"collect\"[^}]*\\} 1\\b", metrics);
+        Assert.Contains("gotrack_requests_total{", metrics, StringComparison.Ordinal);
         Assert.Matches("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/healthz\"[^}]*\\} 1\\b", metrics);
         Assert.DoesNotMatch("http_server_request_duration_seconds_count\\{[^}]*http_route=\"/(px.gif|collect)\"", metrics);
         Assert.Contains("http_server_request_duration_seconds_count{", metrics, StringComparison.Ordinal);
@@ -129,11 +131,10 @@ public sealed class OverloadAndOpsTests
         using var health = await client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
 
-        var metrics = await client.GetStringAsync("/metrics");
-        Assert.Contains("gotrack_events_total{otel_scope_name=\"GoTrack\",outcome=\"rejected_overload\"} 6", metrics, StringComparison.Ordinal);
-        // The zero series exists from the start: the failing sink's own count must have moved. /metrics also
-        // shows hosts of other tests running beside this one, so the exact count is the host's own (above).
-        Assert.Matches("gotrack_sink_failures_total\\{otel_scope_name=\"GoTrack\",sink=\"log\"\\} [1-9]", metrics);
+        // Counted from this host's own meter: /metrics in a test process is not reliably one host's alone (a
+        // full-suite run once found this series missing from it; see HostMeter). The names are exported as
+        // ZeroSeriesTests check.
+        Assert.Equal(6, factory.Outcome(GoTrack.Core.Telemetry.EventOutcomes.Overload));
 
         // The directory comes back and the retry's time comes: it succeeds, and the sink catches up with no
         // other wait (FLUSH_INTERVAL_MS=0). The wait below is for the real file writes, bounded.
