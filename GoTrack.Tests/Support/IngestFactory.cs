@@ -127,6 +127,13 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         return _events!.Sum(instrument, sink);
     }
 
+    /// <summary>A counter of this host alone, summed over all its measurements (for example gotrack.client_ts_clamped).</summary>
+    public long Counter(string instrument)
+    {
+        _ = Services;
+        return _events!.Sum(instrument, "");
+    }
+
     protected override IHost CreateHost(IHostBuilder builder)
     {
         var host = base.CreateHost(builder);
@@ -154,6 +161,11 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
+                if (!instrument.IsObservable)
+                {
+                    _sums.AddOrUpdate((instrument.Name, ""), value, (_, v) => v + value);
+                }
+
                 foreach (var tag in tags)
                 {
                     if (!instrument.IsObservable && tag.Key == "sink" && tag.Value is string sink)
