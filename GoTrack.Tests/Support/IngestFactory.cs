@@ -104,17 +104,14 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         };
     }
 
-    private EventCounts? _events;
+    private CounterTotals? _counters;
 
     /// <summary>
-    /// gotrack_events_total{outcome} of this host alone: a listener on its own meter factory, attached as the
-    /// host is built, so counts are exact whatever other hosts run in the same process.
+    /// gotrack_events_total{outcome} of this host alone, read from its own meter factory (<see cref="HostMeter"/>),
+    /// so counts are exact whatever other hosts run in the same process.
     /// </summary>
-    public long Outcome(string outcome)
-    {
-        _ = Services; // builds the host (and the listener) if nothing has yet
-        return _events!.Get(outcome);
-    }
+    public long Outcome(string outcome) =>
+        (long)(HostMeter.Observe(Services, "gotrack.events", ("outcome", outcome)) ?? 0);
 
     /// <summary>
     /// A counter of this host alone, summed over its measurements with the tag sink=<paramref name="sink"/>:
@@ -123,75 +120,58 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
     /// </summary>
     public long SinkCounter(string instrument, string sink)
     {
-        _ = Services;
-        return _events!.Sum(instrument, sink);
+        _ = Services; // builds the host (and the listener) if nothing has yet
+        return _counters!.Sum(instrument, sink);
     }
 
     /// <summary>A counter of this host alone, summed over all its measurements (for example gotrack.client_ts_clamped).</summary>
     public long Counter(string instrument)
     {
         _ = Services;
-        return _events!.Sum(instrument, "");
+        return _counters!.Sum(instrument, null);
     }
 
     protected override IHost CreateHost(IHostBuilder builder)
     {
         var host = base.CreateHost(builder);
-        _events = new EventCounts(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        _counters = new CounterTotals(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         return host;
     }
 
-    /// <summary>gotrack.events is an observable counter: each read asks it for its totals now.</summary>
-    private sealed class EventCounts : IDisposable
+    /// <summary>
+    /// The host's synchronous counters, summed as they are added to: a listener on its own meter factory,
+    /// attached as the host is built, since a counter's past additions cannot be asked for later (observable
+    /// instruments can: <see cref="HostMeter"/>).
+    /// </summary>
+    private sealed class CounterTotals : IDisposable
     {
         private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
-        private readonly Dictionary<string, long> _totals = new(StringComparer.Ordinal);
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Instrument, string Sink), long> _sums = new();
-        private readonly Lock _gate = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Instrument, string? Sink), long> _sums = new();
 
-        public EventCounts(System.Diagnostics.Metrics.IMeterFactory factory)
+        public CounterTotals(System.Diagnostics.Metrics.IMeterFactory factory)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (ReferenceEquals(instrument.Meter.Scope, factory)
-                    && (instrument.Name == "gotrack.events" || instrument is System.Diagnostics.Metrics.Counter<long>))
+                if (ReferenceEquals(instrument.Meter.Scope, factory) && instrument is System.Diagnostics.Metrics.Counter<long>)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
             };
             _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
-                if (!instrument.IsObservable)
-                {
-                    _sums.AddOrUpdate((instrument.Name, ""), value, (_, v) => v + value);
-                }
-
+                _sums.AddOrUpdate((instrument.Name, null), value, (_, v) => v + value);
                 foreach (var tag in tags)
                 {
-                    if (!instrument.IsObservable && tag.Key == "sink" && tag.Value is string sink)
+                    if (tag.Key == "sink" && tag.Value is string sink)
                     {
                         _sums.AddOrUpdate((instrument.Name, sink), value, (_, v) => v + value);
-                    }
-                    else if (instrument.IsObservable && tag.Key == "outcome" && tag.Value is string outcome)
-                    {
-                        _totals[outcome] = value;
                     }
                 }
             });
             _listener.Start();
         }
 
-        public long Get(string outcome)
-        {
-            lock (_gate)
-            {
-                _totals.Clear();
-                _listener.RecordObservableInstruments();
-                return _totals.GetValueOrDefault(outcome);
-            }
-        }
-
-        public long Sum(string instrument, string sink) => _sums.GetValueOrDefault((instrument, sink));
+        public long Sum(string instrument, string? sink) => _sums.GetValueOrDefault((instrument, sink));
 
         public void Dispose() => _listener.Dispose();
     }
@@ -240,7 +220,7 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
         base.Dispose(disposing);
         if (disposing)
         {
-            _events?.Dispose();
+            _counters?.Dispose();
             _dir.Dispose();
         }
     }
