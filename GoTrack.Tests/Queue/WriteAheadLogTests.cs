@@ -122,6 +122,77 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.Equal(records.Select(r => r.EventId).Append(extra.EventId), all.Select(r => r.EventId));
     }
 
+    // Appends one record at a time, each read and released at once, so every segment is freed soon after the
+    // writer leaves it and is recycled as the spare; then `unreleased` more that no sink releases.
+    private static async Task<(WriteAheadLog Log, Record[] Unreleased)> RecyclingRun(WalOptions options, int released, int unreleased)
+    {
+        var log = new WriteAheadLog(options);
+        var reader = log.OpenReader("log");
+        for (var i = 0; i < released; i++)
+        {
+            // Sizes that vary, so a recycled file's old records do not line up with the new ones.
+            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(R(60 + (i * 37 % 200)), default));
+            Assert.Single(await ReadAll(reader, 1));
+            log.Maintain();
+        }
+
+        var kept = Enumerable.Range(0, unreleased).Select(_ => R()).ToArray();
+        foreach (var r in kept)
+        {
+            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
+        }
+
+        log.Checkpoint();
+        return (log, kept);
+    }
+
+    private static bool HoldsStaleBytes(string segmentPath) =>
+        File.ReadAllBytes(segmentPath).AsSpan((int)WriteAheadLog.DataLength(segmentPath)).IndexOfAnyExcept((byte)0) >= 0;
+
+    [Fact]
+    public async Task A_released_segment_is_reused_for_a_later_one_and_its_old_records_never_come_back()
+    {
+        var options = Options(segmentBytes: 4096);
+        var (log, kept) = await RecyclingRun(options, released: 200, unreleased: 7);
+
+        // A segment written into a recycled file: old records lie after its data, behind the zeros each group ends with.
+        Assert.Contains(log.SegmentPaths(), HoldsStaleBytes);
+        log.Crash();
+
+        using var reopened = new WriteAheadLog(options);
+        Assert.Equal(0, reopened.TornTails);
+        Assert.Equal(0, reopened.CorruptSegments);
+        var reader = reopened.OpenReader("log");
+        Assert.Equal(7, reader.Pending);
+        var extra = R();
+        Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
+        var back = await ReadAll(reader, 8);
+        Assert.Equal(kept.Select(r => r.EventId).Append(extra.EventId), back.Select(r => r.EventId));
+        Assert.Equal(kept.Select(r => r.Json).Append(extra.Json), back.Select(r => r.Json));
+    }
+
+    [Fact]
+    public async Task A_crash_right_after_rolling_into_a_recycled_file_starts_clean_with_nothing_stale_delivered()
+    {
+        var options = Options(segmentBytes: 4096);
+        var (log, _) = await RecyclingRun(options, released: 200, unreleased: 0);
+        var spare = Path.Combine(log.DirectoryPath, "next-segment.prealloc");
+        Assert.True(File.Exists(spare) && File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) >= 0, "a recycled spare, its old records still in it");
+        log.Crash();
+
+        // What the writer does when it rolls over, and then the crash before its first group reached the disk.
+        File.Move(spare, Path.Combine(options.Directory, WalSegment.FileName(200)));
+
+        using var reopened = new WriteAheadLog(options);
+        Assert.Equal(0, reopened.TornTails);
+        Assert.Equal(0, reopened.CorruptSegments);
+        var reader = reopened.OpenReader("log");
+        Assert.Equal(0, reader.Pending);
+        var extra = R();
+        Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
+        Assert.Equal(extra.EventId, Assert.Single(await ReadAll(reader, 1)).EventId);
+    }
+
     [Fact]
     public async Task A_corrupt_older_segment_is_moved_aside_its_good_prefix_kept_and_the_loss_counted()
     {
@@ -408,8 +479,11 @@ public sealed class WriteAheadLogTests : IDisposable
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
+            // Counted once it is armed: counted before, a test could advance the clock between the count and
+            // the arming, and the timer would then wait for a time that never came.
+            var timer = base.CreateTimer(callback, state, dueTime, period);
             Interlocked.Increment(ref _timers);
-            return base.CreateTimer(callback, state, dueTime, period);
+            return timer;
         }
     }
 }
