@@ -36,6 +36,9 @@ public sealed class KillNineTests(PublishedIngest published, PostgresDatabase db
         output.WriteLine($"wal: acked {o.Acked.Count} of {o.Sent.Count} sent; file {fileIds.Count} lines, {duplicateLines} duplicates; postgres {o.PostgresRows} rows; missing: file {missingFromFile}, postgres {missingFromPostgres}");
 
         Assert.True(o.Acked.Count > 3000, "too little load to mean anything: " + o.Acked.Count);
+        var newest = Directory.GetFiles(_dir.File("wal"), "*.wal").Select(Path.GetFileName).Max();
+        output.WriteLine("wal: newest segment " + newest);
+        Assert.NotEqual("00000000000000000000.wal", newest);
         Assert.Equal(0, missingFromFile);
         Assert.Equal(0, missingFromPostgres);
         Assert.Equal(0, duplicateLines);
@@ -79,6 +82,10 @@ public sealed class KillNineTests(PublishedIngest published, PostgresDatabase db
             ["PG_FLUSH_MS"] = "50",
             ["FLUSH_INTERVAL_MS"] = "50",
             ["SHUTDOWN_TIMEOUT"] = "30s",
+
+            // 1 MB segments (the smallest), so the run rolls over and kills land after segments were
+            // recycled: the default 64 MB would hold the whole run in one file.
+            ["WAL_SEGMENT_MB"] = "1",
         };
         var acked = new ConcurrentDictionary<Guid, byte>();
         var sent = new ConcurrentDictionary<Guid, byte>();
@@ -121,13 +128,16 @@ public sealed class KillNineTests(PublishedIngest published, PostgresDatabase db
         return new Outcome([.. acked.Keys], [.. sent.Keys], lines, inPostgres, rows);
     }
 
+    // About 1 KB more per event, so the wal run fills several 1 MB segments and recycles them between kills.
+    private static readonly string Pad = new('p', 1000);
+
     /// <summary>Posts batches of 5 events with client event_ids until cancelled (or <paramref name="events"/> are sent).</summary>
     private static async Task SendAsync(HttpClient client, ConcurrentDictionary<Guid, byte> sent, ConcurrentDictionary<Guid, byte> acked, int events, CancellationToken stop)
     {
         for (var n = 0; n < events && !stop.IsCancellationRequested; n += 5)
         {
             var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
-            var body = "[" + string.Join(",", ids.Select(id => $$"""{"event_id":"{{id}}","e":"kill","url":"https://shop.example/k"}""")) + "]";
+            var body = "[" + string.Join(",", ids.Select(id => $$"""{"event_id":"{{id}}","e":"kill","url":"https://shop.example/k","pad":"{{Pad}}"}""")) + "]";
             foreach (var id in ids)
             {
                 sent[id] = 0;
