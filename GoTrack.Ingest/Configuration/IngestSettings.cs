@@ -35,7 +35,7 @@ public static class IngestSettings
             new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
             new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
             new("WAL_MAX_BYTES", "1G", "ACK_MODE=wal: disk the log may use (K, M, G suffixes); past it intake answers 503. Replaces QUEUE_MAX_EVENTS and QUEUE_MAX_MB, which bound the memory log only."),
-            new("WAL_SEGMENT_MB", "64", "ACK_MODE=wal: segment file size; a segment is deleted once every sink has delivered all of it."),
+            new("WAL_SEGMENT_MB", "64", "ACK_MODE=wal: segment file size; a segment every sink has delivered is reused for a new one, or deleted."),
             new("BATCH_SIZE", "100", "Events per sink batch."),
             new("FLUSH_INTERVAL_MS", "250", "How long a sink waits to fill a batch before writing a partial one."),
             new("WORKER_CONCURRENCY", "4", "Batches in flight per sink (the NDJSON sink always uses 1, to keep lines in order)."),

@@ -194,6 +194,35 @@ public sealed class WriteAheadLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_spare_left_in_an_emptied_folder_is_not_reused_since_numbering_starts_again()
+    {
+        // Review finding: the segments and cursors deleted by hand, the recycled spare left. Numbering starts
+        // at 0 again, so a crash right after the writer rolled into that spare would deliver its old records.
+        var options = Options(segmentBytes: 4096);
+        var (log, _) = await RecyclingRun(options, released: 200, unreleased: 0);
+        log.Dispose();
+        var spare = Path.Combine(options.Directory, "next-segment.prealloc");
+        Assert.True(File.Exists(spare) && File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) >= 0, "a recycled spare kept across a clean stop");
+        foreach (var file in Directory.GetFiles(options.Directory).Where(f => f != spare))
+        {
+            File.Delete(file);
+        }
+
+        new WriteAheadLog(options).Crash();
+
+        // Whatever spare the first segment would be made from holds no old record.
+        Assert.True(!File.Exists(spare) || File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) < 0, "the old spare was kept");
+        if (File.Exists(spare))
+        {
+            File.Move(spare, Path.Combine(options.Directory, WalSegment.FileName(0)));
+        }
+
+        using var reopened = new WriteAheadLog(options);
+        Assert.Equal(0, reopened.OpenReader("log").Pending);
+        Assert.Equal(0, reopened.TornTails + reopened.CorruptSegments);
+    }
+
+    [Fact]
     public async Task A_corrupt_older_segment_is_moved_aside_its_good_prefix_kept_and_the_loss_counted()
     {
         var log = new WriteAheadLog(Options(segmentBytes: 4096));

@@ -20,8 +20,8 @@ namespace GoTrack.Core.Queue.Wal;
 /// <para>Layout of <see cref="WalOptions.Directory"/>: segment files named by the sequence number of their
 /// first record (<see cref="WalSegment"/>), records as <see cref="WalRecordFormat"/> describes, and a
 /// <c>cursors</c> file with each sink's released position, replaced atomically about once a second and at
-/// shutdown. A segment is deleted once every open sink has released past it; a sink no longer in OUTPUTS
-/// has no cursor and holds nothing.</para>
+/// shutdown. A segment every open sink has released past is recycled as the next segment's file (or deleted
+/// when a spare is already waiting); a sink no longer in OUTPUTS has no cursor and holds nothing.</para>
 /// <para>Readers read the segments back from the page cache rather than from a second copy in memory, so
 /// the path a replay after a crash takes is the path every event takes.</para>
 /// <para>Start-up checks every record's checksum. A bad record in the newest segment is a torn tail (a
@@ -454,8 +454,11 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private bool SpareIsReady()
     {
+        // Longer when it is a recycled segment whose last group ran past the segment's size: left so, because
+        // cutting it before the rename would leave, after a kill between the two, a sealed segment that ends
+        // inside a record (a false alarm of corruption at the next start).
         var spare = new FileInfo(SparePath);
-        return spare.Exists && spare.Length == _options.SegmentBytes;
+        return spare.Exists && spare.Length >= _options.SegmentBytes;
     }
 
     private bool TakeSpare(string target)
@@ -487,27 +490,17 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     {
         lock (_spareGate)
         {
-            if (Volatile.Read(ref _stopWriter) || _preparing is { IsCompleted: false } || File.Exists(SparePath))
+            if (_preparing is { IsCompleted: false } || File.Exists(SparePath))
             {
                 return false;
             }
 
             try
             {
-                using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+                // Smaller: a segment cut short after a failed write, whose blocks are not all there.
+                if (new FileInfo(path).Length < _options.SegmentBytes)
                 {
-                    // Smaller: a segment made without a spare, whose blocks are not all there. Larger: the last
-                    // group ran past the segment's size; the tail is released and cut.
-                    var length = RandomAccess.GetLength(handle);
-                    if (length < _options.SegmentBytes)
-                    {
-                        return false;
-                    }
-
-                    if (length > _options.SegmentBytes)
-                    {
-                        RandomAccess.SetLength(handle, _options.SegmentBytes);
-                    }
+                    return false;
                 }
 
                 File.Move(path, SparePath);
@@ -827,6 +820,13 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
 
         files.Sort((a, b) => a.FirstSeq.CompareTo(b.FirstSeq));
+        if (files.Count == 0 && File.Exists(SparePath))
+        {
+            // A spare from a log whose segments are gone (a first start in an emptied WAL_DIR): numbering starts
+            // again at 0, so its old records could pass for new ones at the start of the first segment.
+            File.Delete(SparePath);
+        }
+
         var wanted = _savedCursors?.Values.Distinct().Order().ToArray() ?? [];
         var lastSeq = -1L;
         var buffer = new byte[1024 * 1024];
@@ -1082,7 +1082,6 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
 
         _writer.Join();
-        _preparing?.Wait();
         _stop.Cancel();
         try
         {
@@ -1091,6 +1090,15 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         catch (OperationCanceledException)
         {
         }
+
+        // Only now: the maintenance loop could start a spare until it stopped.
+        Task? preparing;
+        lock (_spareGate)
+        {
+            preparing = _preparing;
+        }
+
+        preparing?.Wait();
     }
 
     private void Close()
