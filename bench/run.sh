@@ -12,9 +12,10 @@
 #      and GoTrack.SinkWorker against a raw binary COPY;
 #   5. with --micro, the BenchmarkDotNet PixelPathBenchmarks (minutes).
 # and prints one table at the end. Everything it starts is stopped on exit. With --aot, Ingest is the
-# Native AOT build (-r linux-x64 -p:PublishAot=true, a minute or two more to publish); the title says so.
+# Native AOT build (-r linux-x64 -p:PublishAot=true, a minute or two more to publish); with --trimmed, the
+# trimmed self-contained JIT build (-r linux-x64 -p:PublishTrimmed=true); the title says which.
 #
-#   bench/run.sh [--sinks-only | --no-sinks] [--micro] [--aot]
+#   bench/run.sh [--sinks-only | --no-sinks] [--micro] [--aot | --trimmed]
 #
 # Overrides (environment): ROUNDS=3 SECS=6 CONNS=64 WARM_SECS=8 RATES="5000 10000 20000" RATE_SECS=10
 #   LOAD_CONNS=64 LOAD_CLIENT=raw|http BAREGIF_SRC=<repo>/../shared/bench/BareGif (or /work/shared/bench/BareGif) PORT_BASE=18090
@@ -24,11 +25,12 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-micro=0 base=1 sinks=1 aot=0
+micro=0 base=1 sinks=1 aot=0 trimmed=0
 for a in "$@"; do
   case $a in
     --micro) micro=1 ;;
     --aot) aot=1 ;;
+    --trimmed) trimmed=1 ;;
     --sinks-only) base=0; sinks=1 ;;
     --no-sinks) base=1; sinks=0 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
@@ -77,9 +79,13 @@ q='?e=pageview&url=https%3A%2F%2Fshop.example.com%2Fproducts%2F42%3Fcolor%3Dred&
 ua='Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 
 # ---- build -------------------------------------------------------------------------------------------
-log "publishing Release: Ingest$( ((aot)) && echo ' (Native AOT)'), BareGif, GoTrack.Bench.Load into $tmp"
+flavor=""
+(( aot )) && flavor="Native AOT"
+(( trimmed )) && flavor="trimmed, self-contained JIT"
+log "publishing Release: Ingest${flavor:+ ($flavor)}, BareGif, GoTrack.Bench.Load into $tmp"
 ingest_publish=()
 (( aot )) && ingest_publish=(-r linux-x64 -p:PublishAot=true)
+(( trimmed )) && ingest_publish=(-r linux-x64 -p:PublishTrimmed=true)
 dotnet publish "$repo/GoTrack.Ingest/GoTrack.Ingest.csproj" -c Release "${ingest_publish[@]}" -o "$tmp/ingest" -v q -nologo >"$tmp/build.log" 2>&1 ||
   { cat "$tmp/build.log" >&2; exit 1; }
 cp -r "$BAREGIF_SRC" "$tmp/baregif-src"
@@ -453,7 +459,7 @@ fi
 
 # ---- table --------------------------------------------------------------------------------------------------
 echo
-echo "GoTrack bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), wrk and the generator on the same machine$( ((aot)) && echo ", Ingest Native AOT")"
+echo "GoTrack bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'), wrk and the generator on the same machine${flavor:+, Ingest $flavor}"
 echo "closed loop: wrk -t1 -c$CONNS, $ROUNDS rounds of ${SECS}s A/B alternating after ${WARM_SECS}s warm-up; open loop: GoTrack.Bench.Load ${LOAD_CLIENT:-raw}, $LOAD_CONNS connections, ${RATE_SECS}s per rate, Ingest OUTPUTS=log ACK_MODE=memory"
 if (( sinks )); then
   echo "all sinks: OUTPUTS=log,kafka,postgres ACK_MODE=memory, GoTrack.DevKafka mock broker ($SINK_PARTITIONS partitions), PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}') fsync=on; queue depth sampled every 5 s, not growing = last sample <= $BACKLOG_MAX; SinkWorker defaults (PG_BATCH_SIZE 500, PG_COPY true) against COPY in batches of $COPY_BATCH"

@@ -29,12 +29,60 @@ public sealed class PublishedAotIngest : IAsyncLifetime
 }
 
 /// <summary>
+/// GoTrack.Ingest published trimmed and self-contained for JIT (<c>-r linux-x64 -p:PublishTrimmed=true</c>): the
+/// build the docs give for the 150 MiB memory target at JIT's speed. Once per test run, under a minute.
+/// </summary>
+public sealed class PublishedTrimmedIngest : IAsyncLifetime
+{
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "gotrack-tests", "published-trimmed-" + Guid.NewGuid().ToString("N"));
+
+    public string Executable => Path.Combine(Directory, "GoTrack.Ingest");
+
+    private string Artifacts => Directory + "-artifacts";
+
+    public Task InitializeAsync() =>
+        PublishedIngest.PublishAsync(Directory, $"-r linux-x64 -p:PublishTrimmed=true --artifacts-path \"{Artifacts}\"", TimeSpan.FromMinutes(10));
+
+    public async Task DisposeAsync()
+    {
+        await PublishedIngest.DeleteAsync(Directory);
+        await PublishedIngest.DeleteAsync(Artifacts);
+    }
+}
+
+/// <summary>
 /// The Native AOT binary with OUTPUTS=log,kafka,postgres: trimming once broke the Kafka sink at start
 /// (librdkafka's bindings found by reflection) and every GeoIP lookup; this runs the three sinks for real.
 /// </summary>
 [Collection(PublishedBinaryGroup.Name)] // one published-binary test at a time: the AOT publish is heavy
 public sealed class PublishedAotTests(PublishedAotIngest published, PostgresDatabase db)
-    : IClassFixture<PublishedAotIngest>, IClassFixture<PostgresDatabase>, IDisposable
+    : PublishedAllSinksTests(published.Executable, db), IClassFixture<PublishedAotIngest>
+{
+    [Fact]
+    public Task The_native_aot_binary_delivers_every_event_to_all_three_sinks_and_exits_0_on_sigterm()
+    {
+        Assert.False(File.Exists(Path.Combine(published.Directory, "GoTrack.Ingest.dll")), "the publish was not Native AOT");
+        return RunAllThreeSinksAsync("aot_");
+    }
+}
+
+/// <summary>The trimmed JIT binary with OUTPUTS=log,kafka,postgres, for the same reason as the AOT one.</summary>
+[Collection(PublishedBinaryGroup.Name)]
+public sealed class PublishedTrimmedTests(PublishedTrimmedIngest published, PostgresDatabase db)
+    : PublishedAllSinksTests(published.Executable, db), IClassFixture<PublishedTrimmedIngest>
+{
+    [Fact]
+    public Task The_trimmed_binary_delivers_every_event_to_all_three_sinks_and_exits_0_on_sigterm()
+    {
+        // Self-contained and trimmed: the runtime is in the folder, and an assembly nothing uses is gone.
+        Assert.True(File.Exists(Path.Combine(published.Directory, "libcoreclr.so")), "the publish was not self-contained");
+        Assert.False(File.Exists(Path.Combine(published.Directory, "System.Xml.XDocument.dll")), "the publish was not trimmed");
+        return RunAllThreeSinksAsync("trim_");
+    }
+}
+
+/// <summary>A published Ingest with all three sinks: every event in each, and exit 0 on SIGTERM.</summary>
+public abstract class PublishedAllSinksTests(string executable, PostgresDatabase db) : IClassFixture<PostgresDatabase>, IDisposable
 {
     private readonly TempDir _dir = new();
     private readonly MockKafka _kafka = new(brokers: 1, partitions: 3);
@@ -43,15 +91,14 @@ public sealed class PublishedAotTests(PublishedAotIngest published, PostgresData
     {
         _kafka.Dispose();
         _dir.Dispose();
+        GC.SuppressFinalize(this);
     }
 
-    [Fact]
-    public async Task The_native_aot_binary_delivers_every_event_to_all_three_sinks_and_exits_0_on_sigterm()
+    protected async Task RunAllThreeSinksAsync(string tablePrefix)
     {
-        Assert.True(File.Exists(published.Executable), "no native executable: " + published.Executable);
-        Assert.False(File.Exists(Path.Combine(published.Directory, "GoTrack.Ingest.dll")), "the publish was not Native AOT");
+        Assert.True(File.Exists(executable), "no executable: " + executable);
         var port = PublishedIngest.FreePort();
-        var table = "aot_" + Guid.NewGuid().ToString("N")[..8];
+        var table = tablePrefix + Guid.NewGuid().ToString("N")[..8];
         var env = new Dictionary<string, string>
         {
             ["SERVER_ADDR"] = $"127.0.0.1:{port}",
@@ -63,7 +110,7 @@ public sealed class PublishedAotTests(PublishedAotIngest published, PostgresData
             ["PG_TABLE"] = table,
             ["SHUTDOWN_TIMEOUT"] = "30s",
         };
-        using var process = PublishedIngest.Start(published.Executable, "", env, out var output);
+        using var process = PublishedIngest.Start(executable, "", env, out var output);
         List<Guid> sent;
         try
         {
