@@ -5,21 +5,20 @@ using GoTrack.Tests.Support;
 namespace GoTrack.Tests.EndToEnd;
 
 /// <summary>
-/// GoTrack.Ingest published with Native AOT (<c>-r linux-x64 -p:PublishAot=true</c>), the build the docs
-/// give for the 150 MiB memory target with all three sinks: once per test run, a minute or two.
+/// GoTrack.Ingest published for linux-x64 with <paramref name="publishArgs"/>, into a folder of its own: once per
+/// test run. Its own obj and bin (--artifacts-path): the restore for linux-x64 would otherwise rewrite the
+/// shared obj folders while other tests' publishes read them.
 /// </summary>
-public sealed class PublishedAotIngest : IAsyncLifetime
+public abstract class PublishedForLinuxIngest(string name, string publishArgs) : IAsyncLifetime
 {
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "gotrack-tests", "published-aot-" + Guid.NewGuid().ToString("N"));
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "gotrack-tests", $"published-{name}-" + Guid.NewGuid().ToString("N"));
 
     public string Executable => Path.Combine(Directory, "GoTrack.Ingest");
 
     private string Artifacts => Directory + "-artifacts";
 
-    // Its own obj and bin (--artifacts-path): the restore for linux-x64 would otherwise rewrite the shared
-    // obj folders while other tests' publishes read them.
     public Task InitializeAsync() =>
-        PublishedIngest.PublishAsync(Directory, $"-r linux-x64 -p:PublishAot=true --artifacts-path \"{Artifacts}\"", TimeSpan.FromMinutes(10));
+        PublishedIngest.PublishAsync(Directory, $"{publishArgs} --artifacts-path \"{Artifacts}\"", TimeSpan.FromMinutes(10));
 
     public async Task DisposeAsync()
     {
@@ -27,28 +26,15 @@ public sealed class PublishedAotIngest : IAsyncLifetime
         await PublishedIngest.DeleteAsync(Artifacts);
     }
 }
+
+/// <summary>Native AOT (<c>-r linux-x64 -p:PublishAot=true</c>): a minute or two to publish.</summary>
+public sealed class PublishedAotIngest() : PublishedForLinuxIngest("aot", "-r linux-x64 -p:PublishAot=true");
 
 /// <summary>
-/// GoTrack.Ingest published trimmed and self-contained for JIT (<c>-r linux-x64 -p:PublishTrimmed=true</c>): the
-/// build the docs give for the 150 MiB memory target at JIT's speed. Once per test run, under a minute.
+/// Trimmed and self-contained for JIT (<c>-r linux-x64 -p:PublishTrimmed=true</c>): the build the docs give for
+/// the 150 MiB memory target at JIT's speed. Under a minute to publish.
 /// </summary>
-public sealed class PublishedTrimmedIngest : IAsyncLifetime
-{
-    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "gotrack-tests", "published-trimmed-" + Guid.NewGuid().ToString("N"));
-
-    public string Executable => Path.Combine(Directory, "GoTrack.Ingest");
-
-    private string Artifacts => Directory + "-artifacts";
-
-    public Task InitializeAsync() =>
-        PublishedIngest.PublishAsync(Directory, $"-r linux-x64 -p:PublishTrimmed=true --artifacts-path \"{Artifacts}\"", TimeSpan.FromMinutes(10));
-
-    public async Task DisposeAsync()
-    {
-        await PublishedIngest.DeleteAsync(Directory);
-        await PublishedIngest.DeleteAsync(Artifacts);
-    }
-}
+public sealed class PublishedTrimmedIngest() : PublishedForLinuxIngest("trimmed", "-r linux-x64 -p:PublishTrimmed=true");
 
 /// <summary>
 /// The Native AOT binary with OUTPUTS=log,kafka,postgres: trimming once broke the Kafka sink at start

@@ -146,6 +146,17 @@ public sealed class WriteAheadLogTests : IDisposable
         return (log, kept);
     }
 
+    // Reopens after a crash expecting neither a torn tail nor damage, with a reader "log" holding `pending` records.
+    private static (WriteAheadLog Log, ILogReader Reader) ReopenClean(WalOptions options, long pending)
+    {
+        var reopened = new WriteAheadLog(options);
+        Assert.Equal(0, reopened.TornTails);
+        Assert.Equal(0, reopened.CorruptSegments);
+        var reader = reopened.OpenReader("log");
+        Assert.Equal(pending, reader.Pending);
+        return (reopened, reader);
+    }
+
     private static bool HoldsStaleBytes(string segmentPath) =>
         File.ReadAllBytes(segmentPath).AsSpan((int)WriteAheadLog.DataLength(segmentPath)).IndexOfAnyExcept((byte)0) >= 0;
 
@@ -159,11 +170,8 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.Contains(log.SegmentPaths(), HoldsStaleBytes);
         log.Crash();
 
-        using var reopened = new WriteAheadLog(options);
-        Assert.Equal(0, reopened.TornTails);
-        Assert.Equal(0, reopened.CorruptSegments);
-        var reader = reopened.OpenReader("log");
-        Assert.Equal(7, reader.Pending);
+        var (reopened, reader) = ReopenClean(options, pending: 7);
+        using var _ = reopened;
         var extra = R();
         Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
         var back = await ReadAll(reader, 8);
@@ -183,11 +191,8 @@ public sealed class WriteAheadLogTests : IDisposable
         // What the writer does when it rolls over, and then the crash before its first group reached the disk.
         File.Move(spare, Path.Combine(options.Directory, WalSegment.FileName(200)));
 
-        using var reopened = new WriteAheadLog(options);
-        Assert.Equal(0, reopened.TornTails);
-        Assert.Equal(0, reopened.CorruptSegments);
-        var reader = reopened.OpenReader("log");
-        Assert.Equal(0, reader.Pending);
+        var (reopened, reader) = ReopenClean(options, pending: 0);
+        using var _ = reopened;
         var extra = R();
         Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(extra, default));
         Assert.Equal(extra.EventId, Assert.Single(await ReadAll(reader, 1)).EventId);
