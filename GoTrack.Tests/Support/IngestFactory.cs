@@ -69,7 +69,7 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
 
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<IStartupFilter>(new TestPeerFilter(_requests));
+            services.AddSingleton<IStartupFilter>(new TestPeerFilter(_requests, this));
             if (_clock is not null)
             {
                 services.AddSingleton(_clock);
@@ -85,11 +85,14 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
     /// <summary>Every request the host was sent so far, in order of arrival, noted before the app handled it.</summary>
     public RecordedRequest[] Requests => [.. _requests];
 
-    private sealed class TestPeerFilter(ConcurrentQueue<RecordedRequest> requests) : IStartupFilter
+    /// <summary>Awaited before the app handles each request, as it arrived: a test can hold requests here.</summary>
+    public Func<HttpContext, Task>? BeforeApp { get; set; }
+
+    private sealed class TestPeerFilter(ConcurrentQueue<RecordedRequest> requests, IngestFactory factory) : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
-            app.Use((context, nextMiddleware) =>
+            app.Use(async (context, nextMiddleware) =>
             {
                 var request = context.Request;
                 requests.Enqueue(new RecordedRequest(request.Method, request.Path.Value ?? "", request.ContentType));
@@ -98,7 +101,12 @@ public sealed class IngestFactory : WebApplicationFactory<Program>
                     context.Connection.RemoteIpAddress = IPAddress.Parse(peer.ToString());
                 }
 
-                return nextMiddleware(context);
+                if (factory.BeforeApp is { } before)
+                {
+                    await before(context);
+                }
+
+                await nextMiddleware(context);
             });
             next(app);
         };
