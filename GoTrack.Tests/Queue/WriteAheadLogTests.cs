@@ -157,8 +157,11 @@ public sealed class WriteAheadLogTests : IDisposable
         return (reopened, reader);
     }
 
-    private static bool HoldsStaleBytes(string segmentPath) =>
-        File.ReadAllBytes(segmentPath).AsSpan((int)WriteAheadLog.DataLength(segmentPath)).IndexOfAnyExcept((byte)0) >= 0;
+    // Non-zero bytes in the file from `from` on: old records of a recycled file.
+    private static bool HoldsOldBytes(string path, long from = 0) =>
+        File.Exists(path) && File.ReadAllBytes(path).AsSpan((int)from).IndexOfAnyExcept((byte)0) >= 0;
+
+    private static bool HoldsStaleBytes(string segmentPath) => HoldsOldBytes(segmentPath, WriteAheadLog.DataLength(segmentPath));
 
     [Fact]
     public async Task A_released_segment_is_reused_for_a_later_one_and_its_old_records_never_come_back()
@@ -185,7 +188,7 @@ public sealed class WriteAheadLogTests : IDisposable
         var options = Options(segmentBytes: 4096);
         var (log, _) = await RecyclingRun(options, released: 200, unreleased: 0);
         var spare = Path.Combine(log.DirectoryPath, "next-segment.prealloc");
-        Assert.True(File.Exists(spare) && File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) >= 0, "a recycled spare, its old records still in it");
+        Assert.True(HoldsOldBytes(spare), "a recycled spare, its old records still in it");
         log.Crash();
 
         // What the writer does when it rolls over, and then the crash before its first group reached the disk.
@@ -207,7 +210,7 @@ public sealed class WriteAheadLogTests : IDisposable
         var (log, _) = await RecyclingRun(options, released: 200, unreleased: 0);
         log.Dispose();
         var spare = Path.Combine(options.Directory, "next-segment.prealloc");
-        Assert.True(File.Exists(spare) && File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) >= 0, "a recycled spare kept across a clean stop");
+        Assert.True(HoldsOldBytes(spare), "a recycled spare kept across a clean stop");
         foreach (var file in Directory.GetFiles(options.Directory).Where(f => f != spare))
         {
             File.Delete(file);
@@ -216,7 +219,7 @@ public sealed class WriteAheadLogTests : IDisposable
         new WriteAheadLog(options).Crash();
 
         // Whatever spare the first segment would be made from holds no old record.
-        Assert.True(!File.Exists(spare) || File.ReadAllBytes(spare).AsSpan().IndexOfAnyExcept((byte)0) < 0, "the old spare was kept");
+        Assert.False(HoldsOldBytes(spare), "the old spare was kept");
         if (File.Exists(spare))
         {
             File.Move(spare, Path.Combine(options.Directory, WalSegment.FileName(0)));
