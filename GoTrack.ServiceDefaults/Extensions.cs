@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
@@ -56,7 +57,17 @@ public static class Extensions
             logging.IncludeScopes = true;
         });
 
+        // Named after the service unless OTEL_SERVICE_NAME says otherwise (the AppHost sets it): without
+        // this the SDK calls it unknown_service:<process> wherever nothing set the variable.
+        var named = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]);
         var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                if (!named)
+                {
+                    resource.AddService(builder.Environment.ApplicationName);
+                }
+            })
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()

@@ -27,7 +27,7 @@ public static class KafkaSettings
         new("KAFKA_LINGER_MS", "5", "How long the producer waits to fill a request (linger.ms)."),
         new("KAFKA_PRODUCER_BATCH_MESSAGES", "10000", "Most messages in one produce request (batch.num.messages)."),
         new("KAFKA_PRODUCER_BATCH_BYTES", "1000000", "Most bytes in one produce request (batch.size)."),
-        new("KAFKA_MESSAGE_TIMEOUT_MS", "10000", "How long the producer tries one message before the batch fails and is retried (message.timeout.ms); below SINK_TIMEOUT_MS."),
+        new("KAFKA_MESSAGE_TIMEOUT_MS", "10000", "How long the producer tries one message before the batch fails and is retried (message.timeout.ms); at least 1000, above KAFKA_LINGER_MS and below SINK_TIMEOUT_MS."),
         new("KAFKA_MAX_POLL_INTERVAL_MS", "300000", "Consumers: a member that does not poll for this long leaves its group (max.poll.interval.ms). SinkWorker keeps polling, with its partitions paused, while a write fails, so a Postgres outage does not cost it its partitions."),
         new("KAFKA_SESSION_TIMEOUT_MS", "10000", "Consumers: how long the group waits for a silent member (a killed instance) before giving its partitions to another (session.timeout.ms; librdkafka's default is 45000)."),
         new("KAFKA_STATS_INTERVAL_MS", "5000", "How often librdkafka's statistics refresh the gotrack_kafka_* metrics; 0 turns them off."),

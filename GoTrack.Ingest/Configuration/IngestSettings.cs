@@ -34,31 +34,31 @@ public static class IngestSettings
             new("OUTPUTS", "log", "Comma-separated sinks every event goes to: log, kafka, postgres."),
             new("ACK_MODE", "memory", "memory: a 2xx means the event is in the bounded in-memory log (lost if the process dies). wal: a 2xx means it is fsynced to the write-ahead log in WAL_DIR; after a crash every sink gets it on the next start."),
             new("WAL_DIR", "<LOG_PATH's folder>/wal", "ACK_MODE=wal: folder of the write-ahead log's segments and the sinks' cursors. Give it a persistent volume in a container."),
-            new("WAL_MAX_BYTES", "1G", "ACK_MODE=wal: disk the log may use (K, M, G suffixes); past it intake answers 503. Replaces QUEUE_MAX_EVENTS and QUEUE_MAX_MB, which bound the memory log only."),
-            new("WAL_SEGMENT_MB", "64", "ACK_MODE=wal: segment file size; a segment every sink has delivered is reused for a new one, or deleted."),
+            new("WAL_MAX_BYTES", "1G", "ACK_MODE=wal: disk the log may use (K, M, G suffixes); past it intake answers 503. At least 1M, two segments and four MAX_BODY_BYTES requests (checked whenever set). Replaces QUEUE_MAX_EVENTS and QUEUE_MAX_MB as the log's bound; QUEUE_MAX_MB still caps the Kafka producer's buffer."),
+            new("WAL_SEGMENT_MB", "64", "ACK_MODE=wal: segment file size, 1 to 4096; a segment every sink has delivered is reused for a new one, or deleted."),
             new("BATCH_SIZE", "100", "Events per sink batch."),
             new("FLUSH_INTERVAL_MS", "250", "How long a sink waits to fill a batch before writing a partial one."),
             new("WORKER_CONCURRENCY", "4", "Batches in flight per sink (the NDJSON sink always uses 1, to keep lines in order)."),
-            new("QUEUE_MAX_EVENTS", "100000", "Events the log holds at most; when full, intake answers 503."),
-            new("QUEUE_MAX_MB", "128", "Megabytes of event JSON the log holds at most; when full, intake answers 503."),
+            new("QUEUE_MAX_EVENTS", "100000", "ACK_MODE=memory: events the log holds at most, at least MAX_BATCH_EVENTS; when full, intake answers 503."),
+            new("QUEUE_MAX_MB", "128", "ACK_MODE=memory: megabytes of event JSON the log holds at most, at least one MAX_BODY_BYTES request; when full, intake answers 503. In both modes also the most the Kafka producer buffers."),
             new("SINK_RETRY_BASE_MS", "100", "First delay before a failed batch is retried; doubles per attempt, with jitter."),
             new("SINK_RETRY_MAX_MS", "30000", "Cap on the delay between retries. A batch is retried until it succeeds, never skipped."),
             new("SINK_TIMEOUT_MS", "30000", "One write attempt is abandoned (and retried) after this long."),
-            new("MAX_BODY_BYTES", "1048576", "Largest /collect body; larger answers 413."),
+            new("MAX_BODY_BYTES", "1048576", "Largest /collect or /v1/* body after decompression, 64 bytes to 256 MiB; larger answers 413."),
             new("MAX_BATCH_EVENTS", "500", "Most events in one /collect request; more answers 413."),
             new("RETRY_AFTER_SECONDS", "1", "The Retry-After a 503 carries."),
             new("READY_SINK_GRACE_MS", "60000", "How long a sink may fail (or be unreachable) before /readyz turns not ready; before that it shows as Degraded and the answer stays 200. A full log turns it not ready at once."),
             new("COOKIE_NAME", "gt_sid", "Name of the session cookie."),
-            new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds; 0 means until the browser session ends."),
+            new("COOKIE_MAX_AGE", "0", "Session cookie lifetime in seconds, at most 400 days; 0 means until the browser session ends."),
             new("COOKIE_DOMAIN", "", "Domain attribute of the session cookie; empty means the host that served it."),
-            new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one. Default 0 under IP_MODE=drop (no address to tell visitors apart: the join would merge them site-wide)."),
+            new("SESSION_JOIN_WINDOW", "2s", "Requests without a cookie from one client address and user agent within one such time bucket get the same new session (a page's first requests leave together); 0 gives each its own random one; otherwise 100ms to 1m. Default 0 under IP_MODE=drop (no address to tell visitors apart: the join would merge them site-wide)."),
             new("WRITE_KEYS", "", "Accepted write keys, 'key:source,key2:source2' or '@/path/to/file' (one key:source per line). Set: /v1/* refuses a missing or unknown key with 401, the pixel and /collect take it as ?write_key= (or Basic auth), and each event records its source. Unset: intake is open. A key identifies a source; it is not a secret."),
             new("RATE_LIMIT_IP_PER_SEC", "0", "Events per second one client address may send (a second's worth may come at once); more answers 429 with Retry-After. 0: no limit."),
             new("RATE_LIMIT_KEY_PER_SEC", "0", "Events per second one write key may send; more answers 429 with Retry-After. 0: no limit. Set, it needs WRITE_KEYS (the start fails without it: without keys there is nothing to limit per key)."),
             new("TRACKER_PATH", IntakePaths.DefaultTrackerPath, "Path of the tracker script (cached an hour, ETag); it is also served at its hashed URL, /t.<hash>.js for /t.js, cached a year, immutable."),
             new("PIXEL_PATHS", "", "More paths the pixel answers at, comma-separated (/px.gif stays): names ad-block lists don't know. The tracker's last fallback uses the first."),
             new("COLLECT_PATHS", "", "More paths /collect answers at, comma-separated (/collect stays). The tracker sends to the first."),
-            new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take: finish requests, then deliver every accepted event."),
+            new("SHUTDOWN_TIMEOUT", "20s", "How long a stop may take (1s to 1h): finish requests, then deliver every accepted event."),
         ]),
         ("Privacy and enrichment", PrivacySettings.Docs),
         ("NDJSON log sink (OUTPUTS=log)",
@@ -137,8 +137,9 @@ public static class IngestSettings
             r.Error("QUEUE_MAX_EVENTS", $"must be at least MAX_BATCH_EVENTS ({o.MaxBatchEvents}), or a full /collect batch would answer 503 forever");
         }
 
-        if (o.Log.MaxBytes < o.MaxBodyBytes)
+        if (o.AckMode == "memory" && o.Log.MaxBytes < o.MaxBodyBytes)
         {
+            // Under ACK_MODE=wal the disk log has its own bound (WAL_MAX_BYTES, checked below).
             r.Error("QUEUE_MAX_MB", "must hold at least one MAX_BODY_BYTES request");
         }
 

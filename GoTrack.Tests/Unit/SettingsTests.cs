@@ -135,6 +135,21 @@ public sealed class SettingsTests
         Assert.Empty(errors);
     }
 
+    /// <summary>
+    /// QUEUE_MAX_MB bounds the memory log, which must hold one whole request; under ACK_MODE=wal the disk log
+    /// is bounded by WAL_MAX_BYTES (four requests at least), so a large MAX_BODY_BYTES needs only that.
+    /// </summary>
+    [Fact]
+    public void A_memory_log_smaller_than_one_request_is_refused_only_in_memory_mode()
+    {
+        Load(out var errors, ("MAX_BODY_BYTES", "10485760"), ("QUEUE_MAX_MB", "5"));
+        Assert.StartsWith("QUEUE_MAX_MB:", Assert.Single(errors), StringComparison.Ordinal);
+
+        var o = Load(out errors, ("MAX_BODY_BYTES", "10485760"), ("QUEUE_MAX_MB", "5"), ("ACK_MODE", "wal"));
+        Assert.Empty(errors);
+        Assert.Equal(10L << 20, o.MaxBodyBytes);
+    }
+
     [Fact]
     public void Wal_settings_default_beside_the_log_and_take_sizes_with_units()
     {
