@@ -100,6 +100,9 @@ public sealed class GeoIpLookup : IDisposable
         return found;
     }
 
+    /// <summary>Addresses looked up in the current database (its answers are remembered): for tests.</summary>
+    internal int RememberedAddresses => _loaded.Cache.Count;
+
     private long _lookupErrors;
 
     /// <summary>

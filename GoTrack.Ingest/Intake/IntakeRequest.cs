@@ -44,8 +44,8 @@ internal readonly ref struct IntakeRequest
     public string? SetCookie { get; }
 
     /// <param name="factsWhenOptedOut">
-    /// /collect still validates the events of an opted-out request, to answer which were valid; the pixel
-    /// has nothing to answer and reads nothing more.
+    /// /collect still validates the events of an opted-out request, to answer which were valid, with facts
+    /// that hold no address, user agent or location; the pixel has nothing to answer and reads nothing more.
     /// </param>
     /// <param name="sessions">False for the Segment API: its SDKs keep their own identity (anonymousId), so no cookie is read or set.</param>
     public static IntakeRequest Read(HttpContext context, PrivacyPolicy policy, SessionCookie cookie, DateTimeOffset now, bool factsWhenOptedOut, bool sessions = true)
@@ -64,7 +64,11 @@ internal readonly ref struct IntakeRequest
             return new IntakeRequest(optOut, anonymize, optOut.DroppedOutcome(), default, default, null);
         }
 
-        var info = RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(now), policy, anonymize);
+        // An opted-out request's events are only checked, never stored: its address, user agent and location
+        // are not read at all (the answer does not depend on them).
+        var info = optedOut
+            ? RequestInfo.Create(Rfc3339.TruncateToMilliseconds(now), userAgent: null, clientIp: null, policy)
+            : RequestInfo.From(context, Rfc3339.TruncateToMilliseconds(now), policy, anonymize);
         var dropped = optedOut ? optOut.DroppedOutcome()
             : info.Device.IsBot && policy.BotMode == BotMode.Drop ? EventOutcomes.Bot
             : null;

@@ -204,6 +204,34 @@ public sealed class GeoIpTests
         Assert.Equal("FR", JsonDocument.Parse(again!).RootElement.GetProperty("geo").GetProperty("country").GetString());
     }
 
+    /// <summary>
+    /// An opted-out request under PRIVACY_MODE=drop is read no further than its opt-out: /collect and the
+    /// Segment API still check its events to answer which were valid, but never looked its address up. They
+    /// used to resolve the client address, parse the user agent and look the address up in GeoIP for events
+    /// nothing would store (the pixel never did).
+    /// </summary>
+    [Fact]
+    public async Task An_opted_out_collect_request_is_never_looked_up_and_a_recorded_one_is()
+    {
+        using var dir = new TempDir();
+        var path = WriteFixture(dir, MmdbWriter.CityFixture());
+        using var factory = new IngestFactory(new() { ["GEOIP_DB"] = path, ["GEOIP_RELOAD_INTERVAL"] = "1h" });
+        var geo = factory.Services.GetRequiredService<GoTrack.Ingest.Privacy.PrivacyPolicy>().Geo!;
+
+        var (optedOut, body, _) = await PrivacyHttpTests.CollectAsync(factory, peer: "81.2.69.160", headers: ("DNT", "1"));
+        Assert.Equal(HttpStatusCode.Accepted, optedOut.StatusCode);
+        Assert.Equal(1, body.GetProperty("dropped_dnt").GetInt32());
+        var (gpc, gpcBody, _) = await PrivacyHttpTests.CollectAsync(factory, peer: "89.160.20.128", headers: ("Sec-GPC", "1"));
+        Assert.Equal(HttpStatusCode.Accepted, gpc.StatusCode);
+        Assert.Equal(1, gpcBody.GetProperty("dropped_gpc").GetInt32());
+        Assert.Equal(0, geo.RememberedAddresses);
+
+        var (recorded, _, line) = await PrivacyHttpTests.CollectAsync(factory, peer: "81.2.69.160");
+        Assert.Equal(HttpStatusCode.Accepted, recorded.StatusCode);
+        Assert.Equal("GB", JsonDocument.Parse(line!).RootElement.GetProperty("geo").GetProperty("country").GetString());
+        Assert.Equal(1, geo.RememberedAddresses);
+    }
+
     [Fact]
     public async Task The_reloader_polls_once_per_interval_of_its_time_provider()
     {
