@@ -53,8 +53,8 @@ public sealed class PostgresOutageTests : IAsyncLifetime
     /// <summary>
     /// Polls /readyz until it answers <paramref name="wanted"/> and, when given, sink-postgres has
     /// <paramref name="postgres"/> (30 s at most). A Degraded sink still answers 200, so a test that means
-    /// "healthy" must say so: a first ping slower than PG_HEALTH_TIMEOUT_MS on a loaded CI machine made the
-    /// first 200 a Degraded one.
+    /// "healthy" must say so: a clean-clone CI run saw the first 200 come with sink-postgres Degraded (not
+    /// reproduced since; a first ping or write slowed by a loaded machine is the likely cause).
     /// </summary>
     private static async Task<(HttpStatusCode Status, JsonElement Checks)> WaitReadyAsync(HttpClient client, HttpStatusCode wanted, string? postgres = null)
     {

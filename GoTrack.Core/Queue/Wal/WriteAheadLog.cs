@@ -19,9 +19,10 @@ namespace GoTrack.Core.Queue.Wal;
 /// <remarks>
 /// <para>Layout of <see cref="WalOptions.Directory"/>: segment files named by the sequence number of their
 /// first record (<see cref="WalSegment"/>), records as <see cref="WalRecordFormat"/> describes, and a
-/// <c>cursors</c> file with each sink's released position, replaced atomically every <see cref="WalOptions.CursorInterval"/> (200 ms) while
-/// sinks move, and at shutdown. A segment every open sink has released past is recycled as the next segment's file (or deleted
-/// when a spare is already waiting); a sink no longer in OUTPUTS has no cursor and holds nothing.</para>
+/// <c>cursors</c> file with each sink's released position, replaced atomically every
+/// <see cref="WalOptions.CursorInterval"/> (200 ms) while sinks move, and at shutdown. A segment every open
+/// sink has released past is recycled as the next segment's file (or deleted when a spare is already
+/// waiting); a sink no longer in OUTPUTS has no cursor and holds nothing.</para>
 /// <para>Readers read the segments back from the page cache rather than from a second copy in memory, so
 /// the path a replay after a crash takes is the path every event takes.</para>
 /// <para>Start-up checks every record's checksum. A bad record in the newest segment is a torn tail (a
