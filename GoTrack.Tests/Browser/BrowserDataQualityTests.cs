@@ -117,8 +117,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         var page = await context.NewPageAsync();
         await page.GotoAsync(rig.Site.Url("/a"));
         await rig.EventsAsync(1);
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/b"));
+        await page.ClickToAsync("#next", rig.Site.Url("/b"));
 
         var events = await rig.EventsAsync(2);
         var b = Assert.Single(events, e => Str(e, "url") == rig.Site.Url("/b"));
@@ -161,8 +160,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         Assert.Null(Str(direct, "ref"));
 
         await page.GotoAsync(rig.Site.Url("/from"));
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/noref"));
+        await page.ClickToAsync("#next", rig.Site.Url("/noref"));
         Assert.Equal(rig.Site.Url("/from"), await page.EvaluateAsync<string>("document.referrer"));
         var clicked = (await rig.EventsAsync(2))[1];
         Assert.Equal(rig.Site.Url("/noref"), Str(clicked, "url"));
@@ -235,8 +233,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         }
 
         clock.Now = Noon.AddSeconds(30);
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/b"));
+        await page.ClickToAsync("#next", rig.Site.Url("/b"));
         var b = (await rig.EventsAsync(3)).Single(e => Str(e, "url") == rig.Site.Url("/b"));
         Assert.Equal(cookie, Str(b, "sid"));
         Assert.Contains("gt_sid=" + cookie, (await SentHeadersAsync(pixels[2]))["cookie"], StringComparison.Ordinal);
@@ -259,8 +256,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
 
         // The next page, later: without a cookie it is another session (README, "Sessions").
         clock.Now = Noon.AddSeconds(30);
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/b"));
+        await page.ClickToAsync("#next", rig.Site.Url("/b"));
         var b = (await rig.EventsAsync(3)).Single(e => Str(e, "url") == rig.Site.Url("/b"));
         Assert.NotEqual(Str(first[0], "sid"), Str(b, "sid"));
         Assert.Equal(rig.Site.Url("/both"), Str(b, "ref"));
@@ -285,8 +281,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         await rig.EventsAsync(2);
         Assert.Equal("", await page.EvaluateAsync<string>("document.cookie = 'probe=1', document.cookie"));
         clock.Now = Noon.AddHours(3);
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/b"));
+        await page.ClickToAsync("#next", rig.Site.Url("/b"));
 
         var events = await rig.EventsAsync(3);
         var sid = Assert.Single(events.Select(e => Str(e, "sid")).Distinct());
@@ -312,8 +307,7 @@ public sealed class BrowserDataQualityTests(BrowserFixture browser, ITestOutputH
         await page.GotoAsync(rig.Site.Url("/a"));
         await rig.EventsAsync(1);
         clock.Now = Noon.AddHours(3);
-        await page.ClickAsync("#next");
-        await page.WaitForURLAsync(rig.Site.Url("/b"));
+        await page.ClickToAsync("#next", rig.Site.Url("/b"));
 
         var events = await rig.EventsAsync(2);
         Assert.Single(events.Select(e => Str(e, "sid")).Distinct());

@@ -174,8 +174,7 @@ public sealed class TrackerBrowserTests(BrowserFixture browser)
         await page.ClickAsync("#out-tab", new() { Button = MouseButton.Middle });
         var tab = One(await EventsAsync(rig.Collector, 5), "outbound", app);
         Assert.Equal(rig.CollectorUrl + "/healthz?tab", tab.GetProperty("props").GetProperty("href").GetString());
-        await page.ClickAsync("#out span");
-        await page.WaitForURLAsync(rig.CollectorUrl + "/healthz");
+        await page.ClickToAsync("#out span", rig.CollectorUrl + "/healthz");
         events = await EventsAsync(rig.Collector, 6);
         var outbound = Assert.Single(events, e => Str(e, "e") == "outbound" && e.GetProperty("props").GetProperty("href").GetString() == rig.CollectorUrl + "/healthz");
         Assert.Equal(app, Str(outbound, "url"));
