@@ -268,6 +268,44 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.Equal(AppendResult.Accepted, await reopened.AppendAsync(R(), default));
     }
 
+    /// <summary>
+    /// Damage a running log's readers meet in a segment it wrote is one damaged segment in
+    /// <c>gotrack_wal_corrupt_segments_total</c>, however many sinks read past it; each sink skips the rest of
+    /// that segment and gets everything after it. Review finding: each reader counted it, 2 for two sinks.
+    /// </summary>
+    [Fact]
+    public async Task Damage_that_two_sinks_meet_in_one_segment_is_counted_once_and_both_skip_the_same_records()
+    {
+        using var log = new WriteAheadLog(Options(segmentBytes: 4096));
+        var a = log.OpenReader("a");
+        var b = log.OpenReader("b");
+        var records = Enumerable.Range(0, 60).Select(_ => R(200)).ToArray();
+        foreach (var r in records)
+        {
+            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
+        }
+
+        var segments = log.SegmentPaths();
+        Assert.True(segments.Count >= 3, "segments: " + segments.Count);
+        Assert.True(WalSegment.TryParseName(Path.GetFileName(segments[1]), out var firstOfSecond));
+
+        // Flip a byte in the third record of the first (sealed) segment, under the running log.
+        var size = WalRecordFormat.SizeOf(records[0]);
+        using (var file = new FileStream(segments[0], FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            file.Position = (2 * size) + 40;
+            var x = (byte)file.ReadByte();
+            file.Position--;
+            file.WriteByte((byte)(x ^ 0xFF));
+        }
+
+        var expected = records.Take(2).Concat(records.Skip((int)firstOfSecond)).Select(r => r.EventId).ToList();
+        Assert.Equal(expected, (await ReadAll(a, expected.Count)).Select(r => r.EventId));
+        Assert.Equal(expected, (await ReadAll(b, expected.Count)).Select(r => r.EventId));
+        Assert.Equal(0, a.Pending + b.Pending);
+        Assert.Equal(1, log.CorruptSegments);
+    }
+
     [Fact]
     public async Task Segments_are_deleted_once_every_sink_released_them_and_the_byte_bound_refuses_then_recovers()
     {
@@ -317,8 +355,17 @@ public sealed class WriteAheadLogTests : IDisposable
         Assert.Single(reopened.SegmentPaths());
     }
 
-    [Fact]
-    public async Task Without_a_cursors_file_every_sink_starts_from_the_oldest_segment()
+    /// <summary>
+    /// A cursors file that is gone, empty or only blank (damage from outside: GoTrack writes it through a
+    /// synced temporary file and a rename) names no sink, so every sink starts from the oldest segment:
+    /// duplicates, not loss. Review finding: an empty file read as "no sinks yet", every sink started at the
+    /// end as a newly added one does, and the backlog was skipped.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("\n")]
+    public async Task Without_a_readable_cursors_file_every_sink_starts_from_the_oldest_segment(string? content)
     {
         var log = new WriteAheadLog(Options());
         var reader = log.OpenReader("log");
@@ -326,7 +373,15 @@ public sealed class WriteAheadLogTests : IDisposable
         await log.AppendAsync(records, default);
         await ReadAll(reader, 20);
         log.Dispose();
-        File.Delete(Path.Combine(_dir.File("wal"), "cursors"));
+        var cursors = Path.Combine(_dir.File("wal"), "cursors");
+        if (content is null)
+        {
+            File.Delete(cursors);
+        }
+        else
+        {
+            File.WriteAllText(cursors, content);
+        }
 
         using var reopened = new WriteAheadLog(Options());
         var again = reopened.OpenReader("log");

@@ -15,6 +15,11 @@ internal sealed class WalSegment(long firstSeq, string path)
     /// <summary>No more records will be appended (a newer segment exists).</summary>
     public bool Sealed { get; set; }
 
+    private int _corrupt;
+
+    /// <summary>Marks the segment damaged; true only the first time, so it is counted once.</summary>
+    public bool MarkCorrupt() => Interlocked.Exchange(ref _corrupt, 1) == 0;
+
     public static string FileName(long firstSeq) => firstSeq.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + Extension;
 
     public static bool TryParseName(string fileName, out long firstSeq)

@@ -633,7 +633,13 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     internal void CorruptFoundByReader(WalSegment segment, string sink, long offset)
     {
-        Interlocked.Increment(ref _corruptSegments);
+        // One damaged segment is one in gotrack_wal_corrupt_segments_total, however many sinks meet it; each
+        // sink's skip is logged.
+        if (segment.MarkCorrupt())
+        {
+            Interlocked.Increment(ref _corruptSegments);
+        }
+
         LogCorruptAtRead(_logger, sink, segment.Path, offset);
     }
 
@@ -802,6 +808,15 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             }
 
             cursors[parts[0]] = seq;
+        }
+
+        // The file is written only once every sink has opened its cursor, so it always names at least one.
+        // An empty one is damage: read as "no sink yet", every sink would start at the end, as a newly added
+        // sink does, and skip the backlog. Unreadable instead: everything on disk is delivered again.
+        if (cursors.Count == 0)
+        {
+            LogCursorsUnreadable(_logger, path);
+            return null;
         }
 
         return cursors;
