@@ -51,7 +51,7 @@ public sealed class KillNineTests(PublishedIngest published, PostgresDatabase db
     }
 
     [Fact]
-    public async Task Memory_mode_loses_acknowledged_events_to_kill_9_and_this_measures_how_many()
+    public async Task Memory_mode_under_kill_9_stores_nothing_unsent_and_prints_how_many_acknowledged_events_it_lost()
     {
         var o = await RunAsync("memory");
         var fileIds = o.Lines.Select(EventId).ToHashSet();

@@ -25,6 +25,7 @@ public sealed class ApiDescriptionTests
         if (Environment.GetEnvironmentVariable("GOTRACK_UPDATE_GOLDEN") == "1")
         {
             await File.WriteAllTextAsync(ApiFile("openapi.json"), text);
+            Assert.Fail("api/openapi.json rewritten; run again without GOTRACK_UPDATE_GOLDEN to compare");
         }
 
         Assert.Equal(await File.ReadAllTextAsync(ApiFile("openapi.json")), text);

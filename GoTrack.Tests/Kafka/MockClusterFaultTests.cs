@@ -34,15 +34,10 @@ public sealed partial class MockClusterFaultTests
         var before = MockThreadIds();
         var cluster = new MockKafkaCluster(brokers: 1);
 
-        // The thread names itself once running. Another test's new cluster may show up too: it gets the
-        // signal as well, which is harmless with the fix.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (MockThreadIds().Except(before).ToArray() is [] && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        await Task.Delay(100);
+        // The thread names itself when it starts; a topic created is an answer from it (librdkafka sends the
+        // request to the mock thread and waits for its reply), so by then ours is among the new threads.
+        // Another test's new cluster may show up too: it gets the signal as well, which is harmless with the fix.
+        await Task.Run(() => cluster.CreateTopic("before-signal", partitions: 1)).WaitAsync(TimeSpan.FromSeconds(20));
         var mockThreads = MockThreadIds().Except(before).ToArray();
         Assert.NotEmpty(mockThreads);
 

@@ -238,20 +238,26 @@ public sealed class GeoIpTests
         using var dir = new TempDir();
         var path = WriteFixture(dir, MmdbWriter.CityFixture());
         using var lookup = new GeoIpLookup(path);
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new TimerClock(DateTimeOffset.UtcNow);
         using var reloader = new GeoIpReloader(lookup, TimeSpan.FromMinutes(5), clock, NullLogger<GeoIpReloader>.Instance);
+        var started = clock.GetUtcNow();
         await reloader.StartAsync(default);
         var london = IPAddress.Parse("81.2.69.160");
+
+        // One timer, due exactly one interval after the start (the fake clock fires nothing before its due time).
+        var armed = await clock.NextTimerAsync(_ => true, "reload timer");
+        Assert.Equal(TimeSpan.FromMinutes(5), armed.Delay);
+        Assert.Equal(started + TimeSpan.FromMinutes(5), armed.Due);
+        Assert.Equal(1, clock.TimersArmed);
 
         var next = WriteFixture(dir, MmdbWriter.CityFixture("FR"), "next.mmdb");
         File.Move(next, path, overwrite: true);
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
-        clock.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
-        await Task.Yield();
         Assert.Equal("GB", lookup.Find(london).Country);
 
-        clock.Advance(TimeSpan.FromTicks(1));
+        clock.FireAt(armed);
         Assert.True(SpinWait.SpinUntil(() => lookup.Find(london).Country == "FR", TimeSpan.FromSeconds(10)), "no reload at the interval");
+        Assert.Equal(1, clock.TimersArmed);
         await reloader.StopAsync(default);
     }
 }

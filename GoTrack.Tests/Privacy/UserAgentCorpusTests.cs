@@ -35,12 +35,20 @@ public sealed class UserAgentCorpusTests
     public void The_corpus_covers_browsers_in_app_views_tvs_consoles_bots_and_headless()
     {
         var rows = Corpus().Select(r => (string)r[0]!).ToArray();
-        Assert.True(rows.Length >= 80, $"only {rows.Length} rows");
+        Assert.Equal(90, rows.Length);
         var devices = rows.Select(ua => UserAgentParser.Parse(ua)).ToArray();
         foreach (var type in new[] { DeviceType.Desktop, DeviceType.Mobile, DeviceType.Tablet, DeviceType.Tv, DeviceType.Console, DeviceType.Bot })
         {
             Assert.Contains(devices, d => d.Type == type);
         }
+
+        // In-app views (their own name, not the engine's) and headless browsers (a bot).
+        foreach (var inApp in new[] { "Facebook", "Instagram", "TikTok", "WeChat", "Snapchat", "Android WebView", "iOS WebView" })
+        {
+            Assert.Contains(devices, d => d.ToString().StartsWith(inApp + "|", StringComparison.Ordinal) && d.Type == DeviceType.Mobile);
+        }
+
+        Assert.Equal(2, devices.Count(d => d.ToString().StartsWith("HeadlessChrome|", StringComparison.Ordinal) && d.IsBot));
     }
 
     [Fact]
