@@ -171,7 +171,11 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         {
             file.Position = start;
             file.Write(lines);
-            file.Flush(flushToDisk: options.Fsync);
+            if (options.Fsync)
+            {
+                // fdatasync: the lines and the file's new size, not its timestamps.
+                Queue.Wal.Durable.DataSync(file.SafeFileHandle);
+            }
         }
         catch
         {
@@ -208,6 +212,12 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
             CutTornTail(file);
             file.Position = file.Length;
             Prune();
+            if (options.Fsync)
+            {
+                // The file's name (new, or the old one's after a rotation) must survive a power cut as its lines do.
+                Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
+            }
+
             return file;
         }
         catch

@@ -14,6 +14,6 @@ public sealed class NdjsonSinkOptions
     /// <summary>LOG_MAX_AGE_DAYS: rotated files older than this are deleted; 0 keeps them regardless of age.</summary>
     public int MaxAgeDays { get; set; } = 30;
 
-    /// <summary>LOG_FSYNC: fsync after every batch, not only hand it to the OS.</summary>
+    /// <summary>LOG_FSYNC: fdatasync after every batch, not only hand it to the OS (by default under ACK_MODE=wal).</summary>
     public bool Fsync { get; set; }
 }

@@ -33,6 +33,7 @@ namespace GoTrack.Core.Queue.Wal;
 public sealed partial class WriteAheadLog : IEventLog, IDisposable
 {
     private const string CursorFileName = "cursors";
+    private const string GoodSuffix = ".good";
     private const string CorruptFolder = "corrupt";
     private const string SpareFileName = "next-segment.prealloc";
 
@@ -826,6 +827,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     private void Recover()
     {
+        FinishMovesAside();
         var files = new List<(long FirstSeq, string Path)>();
         foreach (var file in Directory.EnumerateFiles(_dir, "*" + WalSegment.Extension))
         {
@@ -1029,8 +1031,9 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         var aside = Path.Combine(corruptDir, Path.GetFileName(path) + "." + _time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
 
         // The records before the damage were acknowledged and are good. They are copied out first and the
-        // copy synced, so a kill at any step leaves them either in the original or in the copy in place.
-        var good = path + ".good";
+        // copy synced, so a kill at any step leaves them in the original, or in the copy, which the next start
+        // puts in place (FinishMovesAside).
+        var good = path + GoodSuffix;
         using (var source = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
         using (var target = File.OpenHandle(good, FileMode.Create, FileAccess.Write))
         {
@@ -1051,6 +1054,41 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         Durable.SyncDirectory(_dir);
         Interlocked.Increment(ref _corruptSegments);
         LogCorruptSegment(_logger, path, goodLength, fileLength - goodLength, aside);
+    }
+
+    /// <summary>
+    /// A kill inside <see cref="MoveAside"/> leaves <c>X.wal.good</c>, the synced good part of a corrupt
+    /// segment. With no <c>X.wal</c> beside it, the original had already gone to corrupt/: the copy is put in
+    /// its place. With the original still there, the copy goes and the scan that follows moves it aside again.
+    /// </summary>
+    private void FinishMovesAside()
+    {
+        var any = false;
+        foreach (var good in Directory.EnumerateFiles(_dir, "*" + WalSegment.Extension + GoodSuffix).ToList())
+        {
+            var segment = good[..^GoodSuffix.Length];
+            if (!WalSegment.TryParseName(Path.GetFileName(segment), out _))
+            {
+                continue;
+            }
+
+            if (File.Exists(segment))
+            {
+                File.Delete(good);
+            }
+            else
+            {
+                File.Move(good, segment);
+                LogMoveAsideFinished(_logger, segment);
+            }
+
+            any = true;
+        }
+
+        if (any)
+        {
+            Durable.SyncDirectory(_dir);
+        }
     }
 
     // ---- shutdown ----
@@ -1160,4 +1198,8 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
     [LoggerMessage(EventId = 308, Level = LogLevel.Error, Message = "Sink {Sink}: a record in {Path} at offset {Offset} is corrupt; the rest of that segment is skipped.")]
     private static partial void LogCorruptAtRead(ILogger logger, string sink, string path, long offset);
+
+    [LoggerMessage(EventId = 325, Level = LogLevel.Warning,
+        Message = "Write-ahead log: a stop while a corrupt segment was moved aside left its good part beside it; {Path} is that part, put in place.")]
+    private static partial void LogMoveAsideFinished(ILogger logger, string path);
 }
