@@ -20,8 +20,13 @@ public interface IEventLog
     /// <summary>Appends all of <paramref name="records"/> or none of them.</summary>
     ValueTask<AppendResult> AppendAsync(ReadOnlyMemory<Record> records, CancellationToken cancellationToken);
 
-    /// <summary>Opens the cursor of one sink. All readers must be opened before the first append.</summary>
-    ILogReader OpenReader(string sinkName);
+    /// <summary>
+    /// Opens the cursor of one sink. All readers must be opened before the first append.
+    /// <paramref name="syncOutput"/>, when the sink's writes can sit in the OS's cache (a file), makes them
+    /// durable: a durable log calls it before it saves this sink's cursor and frees nothing the saved cursors
+    /// do not cover. The memory log has nothing to keep and ignores it.
+    /// </summary>
+    ILogReader OpenReader(string sinkName, Action? syncOutput = null);
 
     /// <summary>Stops intake. Readers still get everything appended before, then an empty batch.</summary>
     void Complete();

@@ -43,7 +43,7 @@ public sealed class MemoryEventLog : IEventLog
         }
     }
 
-    public ILogReader OpenReader(string sinkName)
+    public ILogReader OpenReader(string sinkName, Action? syncOutput = null)
     {
         lock (_lock)
         {

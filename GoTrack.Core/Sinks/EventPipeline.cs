@@ -42,7 +42,7 @@ public sealed partial class EventPipeline : IHostedLifecycleService, IAsyncDispo
         _logger = loggerFactory.CreateLogger<EventPipeline>();
         _runners = [.. sinks.Select(sink => new SinkRunner(
             sink,
-            log.OpenReader(sink.Name),
+            log.OpenReader(sink.Name, sink is IOutputSync output ? output.SyncOutput : null),
             options,
             pipelines.GetPipeline(SinkResilience.PipelineKey(sink.Name)),
             metrics,

@@ -12,13 +12,15 @@ namespace GoTrack.Core.Sinks;
 /// Rotation happens between batches: the file is renamed to <c>name-yyyy-MM-ddTHH-mm-ss.fff.ext</c>
 /// (UTC) once it has reached LOG_ROTATE_MB, and old backups are pruned by count and by age.
 /// </summary>
-public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time) : IEventSink, IResumableSink, IDisposable
+public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time) : IEventSink, IResumableSink, IOutputSync, IDisposable
 {
     public const string SinkName = "log";
     private const string BackupTimeFormat = "yyyy-MM-ddTHH-mm-ss.fff";
 
     private readonly string _path = System.IO.Path.GetFullPath(options.Path);
+    private readonly Lock _fileLock = new();
     private FileStream? _file;
+    private bool _directoryChanged;
     private volatile string? _lastError;
 
     public string Name => SinkName;
@@ -78,6 +80,14 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     /// that does not gives <see cref="Guid.Empty"/>, which matches nothing.
     /// </summary>
     public IReadOnlyList<Guid> LastWrittenEventIds(int max)
+    {
+        lock (_fileLock)
+        {
+            return LastWrittenEventIdsLocked(max);
+        }
+    }
+
+    private List<Guid> LastWrittenEventIdsLocked(int max)
     {
         var file = _file ??= Open();
         var ids = LastLineEventIds(file, max);
@@ -159,6 +169,38 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
 
     private void Write(ReadOnlySpan<byte> lines)
     {
+        // The writer is one thread (MaxConcurrency 1); the lock is for SyncOutput, from the log's thread.
+        lock (_fileLock)
+        {
+            WriteLocked(lines);
+        }
+    }
+
+    /// <summary>
+    /// ACK_MODE=wal, before the log saves this sink's cursor: the lines written so far, and the file's name
+    /// after a creation or rotation, are made durable (fdatasync, directory fsync). LOG_FSYNC=true does the
+    /// file part after every batch as well.
+    /// </summary>
+    public void SyncOutput()
+    {
+        lock (_fileLock)
+        {
+            if (_file is { } file)
+            {
+                Queue.Wal.Durable.DataSync(file.SafeFileHandle);
+            }
+
+            if (_directoryChanged)
+            {
+                var dir = System.IO.Path.GetDirectoryName(_path);
+                Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
+                _directoryChanged = false;
+            }
+        }
+    }
+
+    private void WriteLocked(ReadOnlySpan<byte> lines)
+    {
         var file = _file ??= Open();
         if (file.Length >= options.RotateBytes)
         {
@@ -217,6 +259,10 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
                 // The file's name (new, or the old one's after a rotation) must survive a power cut as its lines do.
                 Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
             }
+            else
+            {
+                _directoryChanged = true;
+            }
 
             return file;
         }
@@ -263,8 +309,15 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
 
     private void Rotate()
     {
-        _file?.Dispose();
+        if (_file is { } old)
+        {
+            // Its last lines may not be synced yet, and SyncOutput cannot reach a closed file.
+            Queue.Wal.Durable.DataSync(old.SafeFileHandle);
+            old.Dispose();
+        }
+
         _file = null;
+        _directoryChanged = true;
         var stamp = time.GetUtcNow().UtcDateTime.ToString(BackupTimeFormat, CultureInfo.InvariantCulture);
         var backup = BackupPath(stamp);
         for (var n = 1; File.Exists(backup); n++)
@@ -334,7 +387,10 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
 
     public void Dispose()
     {
-        _file?.Dispose();
-        _file = null;
+        lock (_fileLock)
+        {
+            _file?.Dispose();
+            _file = null;
+        }
     }
 }

@@ -67,7 +67,7 @@ public static class IngestSettings
             new("LOG_ROTATE_MB", "100", "Rotate the file once it has reached this many megabytes (checked between batches)."),
             new("LOG_BACKUPS", "10", "Rotated files to keep; 0 keeps all."),
             new("LOG_MAX_AGE_DAYS", "30", "Delete rotated files older than this; 0 keeps them regardless of age."),
-            new("LOG_FSYNC", "false (true with ACK_MODE=wal)", "fdatasync the file after every batch, and its folder after it is created or rotated. Under ACK_MODE=wal false keeps kill -9 safe but lets a power cut lose lines whose write-ahead log segment was already released."),
+            new("LOG_FSYNC", "false", "fdatasync the file after every batch, and its folder after it is created or rotated. Under ACK_MODE=wal the file is synced anyway before the log saves the sink's cursor, so a power cut loses no line whose segment was freed."),
         ]),
         ("Kafka sink (OUTPUTS=kafka; read only then)", KafkaSettings.Docs),
         ("Postgres sink (OUTPUTS=postgres)", PostgresSettings.Docs),
@@ -186,9 +186,8 @@ public static class IngestSettings
         o.Ndjson.RotateBytes = r.Number("LOG_ROTATE_MB", 100, 1, 1024 * 1024) * 1024L * 1024;
         o.Ndjson.Backups = r.Number("LOG_BACKUPS", 10, 0, 100_000);
         o.Ndjson.MaxAgeDays = r.Number("LOG_MAX_AGE_DAYS", 30, 0, 36_500);
-        // Under wal the log releases, and then recycles, what the sink has written: lines still only in the
-        // page cache when the power goes would be in neither place. So the file is synced too, unless told not to.
-        o.Ndjson.Fsync = r.Bool("LOG_FSYNC", o.AckMode == "wal");
+        // Under wal the file is synced anyway before the log saves its cursor (IOutputSync), every 200 ms.
+        o.Ndjson.Fsync = r.Bool("LOG_FSYNC", false);
 
         // WAL_* values are validated whenever they are set, and used with ACK_MODE=wal.
         var walDir = r.Text("WAL_DIR", Path.Combine(Path.GetDirectoryName(o.Ndjson.Path) is { Length: > 0 } logDir ? logDir : ".", "wal"));

@@ -63,7 +63,7 @@ public sealed class WalModelTests
         var releasedAhead = Sinks.Select(_ => new SortedDictionary<long, long>()).ToArray();
 
         var log = new WriteAheadLog(options);
-        var readers = Sinks.Select(log.OpenReader).ToArray();
+        var readers = Sinks.Select(s => log.OpenReader(s)).ToArray();
         try
         {
             foreach (var op in ops)
@@ -131,7 +131,7 @@ public sealed class WalModelTests
                         }
 
                         log = new WriteAheadLog(options);
-                        readers = Sinks.Select(log.OpenReader).ToArray();
+                        readers = Sinks.Select(s => log.OpenReader(s)).ToArray();
                         for (var k = 0; k < Sinks.Length; k++)
                         {
                             var resumed = appended.Count - readers[k].Pending;

@@ -47,6 +47,29 @@ public sealed class SinkRunnerTests
         return (sp, sp.GetRequiredService<EventPipeline>());
     }
 
+    /// <summary>
+    /// Under ACK_MODE=wal the NDJSON file is the one output the log must sync before saving a cursor (its writes
+    /// can sit in the page cache); Kafka and Postgres are durable when their write returns and are not asked.
+    /// </summary>
+    [Fact]
+    public async Task The_write_ahead_log_syncs_the_file_sink_s_output_and_no_other()
+    {
+        using var dir = new TempDir();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddEventPipeline(new EventLogOptions(), new SinkRunnerOptions(), ["log", "kafka"],
+            new Core.Queue.Wal.WalOptions { Directory = dir.File("wal") });
+        services.AddSingleton<IEventSink>(new NdjsonFileSink(new NdjsonSinkOptions { Path = dir.File("events.ndjson") }, TimeProvider.System));
+        services.AddSingleton<IEventSink>(new FakeSink("kafka"));
+        await using var sp = services.BuildServiceProvider();
+        _ = sp.GetRequiredService<EventPipeline>();
+        var log = Assert.IsType<Core.Queue.Wal.WriteAheadLog>(sp.GetRequiredService<IEventLog>());
+        Assert.NotNull(log.SyncOutputOf("log"));
+        Assert.Null(log.SyncOutputOf("kafka"));
+        log.SyncOutputOf("log")!(); // before the file is opened: nothing to sync, no error
+    }
+
     private static Record R() => new(Guid.CreateVersion7(), DateTimeOffset.UnixEpoch, "t", "{}"u8.ToArray());
 
     [Fact]

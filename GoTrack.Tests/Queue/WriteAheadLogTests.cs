@@ -25,6 +25,20 @@ public sealed class WriteAheadLogTests : IDisposable
         return bytes;
     }
 
+    /// <summary>Appends 60 records of 200 bytes one at a time, so 4 KB segments fill: at least three of them.</summary>
+    private static async Task<List<Record>> FillSegmentsAsync(WriteAheadLog log)
+    {
+        var records = new List<Record>();
+        for (var i = 0; i < 60; i++)
+        {
+            records.Add(R(200));
+            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(records[^1], default));
+        }
+
+        Assert.True(log.SegmentPaths().Count >= 3, "segments: " + log.SegmentPaths().Count);
+        return records;
+    }
+
     private static async Task<List<Record>> ReadAll(ILogReader reader, int expected, bool release = true)
     {
         var got = new List<Record>();
@@ -235,16 +249,8 @@ public sealed class WriteAheadLogTests : IDisposable
     {
         var log = new WriteAheadLog(Options(segmentBytes: 4096));
         log.OpenReader("log");
-        var records = new List<Record>();
-        for (var i = 0; i < 60; i++)
-        {
-            var r = R(200);
-            records.Add(r);
-            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
-        }
-
+        var records = await FillSegmentsAsync(log);
         var segments = log.SegmentPaths();
-        Assert.True(segments.Count >= 3, "segments: " + segments.Count);
         log.Crash();
 
         // Flip a byte in the third record of the first segment.
@@ -269,6 +275,93 @@ public sealed class WriteAheadLogTests : IDisposable
     }
 
     /// <summary>
+    /// A sink whose writes can sit in the page cache (the NDJSON file) is synced before its cursor is saved,
+    /// and segments are freed by the saved cursors, not by the live ones: what the log lets go of is on disk
+    /// in the sink's output too, so a power cut cannot lose it from both. While the sync fails, no cursor is
+    /// saved and no segment goes. (Review finding: the file was never synced under wal, and segments were
+    /// freed as soon as every sink had released them.)
+    /// </summary>
+    [Fact]
+    public async Task A_sink_s_output_is_synced_before_its_cursor_is_saved_and_no_segment_goes_before_that()
+    {
+        var failing = true;
+        var syncs = 0;
+        long released = 0;
+        long releasedAtSync = -1;
+        Action? duringSync = null;
+        var owner = -1;
+        using var log = new WriteAheadLog(Options(segmentBytes: 4096));
+        var file = log.OpenReader("log", () =>
+        {
+            // Only this test's own Maintain calls get through: the log's background pass (woken by the
+            // releases) fails here, so it neither saves a cursor nor frees a segment in between.
+            if (Environment.CurrentManagedThreadId != Volatile.Read(ref owner))
+            {
+                throw new IOException("injected: not the test's pass");
+            }
+
+            Interlocked.Increment(ref syncs);
+            if (Volatile.Read(ref failing))
+            {
+                throw new IOException("injected: fdatasync failed");
+            }
+
+            Interlocked.Exchange(ref releasedAtSync, Interlocked.Read(ref released));
+            Interlocked.Exchange(ref duringSync, null)?.Invoke();
+        });
+        var pg = log.OpenReader("postgres");
+        await FillSegmentsAsync(log);
+        var segments = log.SegmentPaths();
+        Assert.True(segments.Count >= 4, "segments: " + segments.Count);
+        await ReadAll(pg, 60);
+        var batches = new List<LogBatch>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (batches.Sum(b => b.Count) < 60)
+            {
+                batches.Add(await file.ReadBatchAsync(7, TimeSpan.Zero, cts.Token));
+            }
+        }
+
+        void Release(IEnumerable<LogBatch> some)
+        {
+            foreach (var b in some)
+            {
+                Interlocked.Add(ref released, b.Count);
+                file.Release(b);
+            }
+        }
+
+        // Released, but the output's sync fails: no cursor is saved, no segment goes. No await from here on.
+        Volatile.Write(ref owner, Environment.CurrentManagedThreadId);
+        Release(batches.Take(4));
+        var cursors = Path.Combine(_dir.File("wal"), "cursors");
+        Assert.Throws<IOException>(log.Maintain);
+        Assert.True(Volatile.Read(ref syncs) > 0);
+        Assert.Equal(segments, log.SegmentPaths());
+        Assert.DoesNotContain("log 28", File.Exists(cursors) ? File.ReadAllText(cursors) : "", StringComparison.Ordinal);
+
+        // The sync works; the rest is released while it runs, after the cursors were taken. The cursor saved
+        // is the one taken before the sync, and the segments after it stay: their lines are not known to be
+        // synced yet, though every sink has released them.
+        Volatile.Write(ref failing, false);
+        Volatile.Write(ref duringSync, () => Release(batches.Skip(4)));
+        log.Maintain();
+        Assert.Equal(28, Interlocked.Read(ref releasedAtSync));
+        Assert.Contains("log 28\n", File.ReadAllText(cursors), StringComparison.Ordinal);
+        Assert.True(WalSegment.TryParseName(Path.GetFileName(segments[1]), out var firstOfSecond));
+        var kept = log.SegmentPaths();
+        Assert.Contains(kept, p => WalSegment.TryParseName(Path.GetFileName(p), out var first) && first <= 28);
+        Assert.True(kept.Count >= 2, "kept: " + kept.Count);
+
+        // The next save covers them, and then they go.
+        log.Maintain();
+        Assert.Equal(60, Interlocked.Read(ref releasedAtSync));
+        Assert.Contains("log 60\n", File.ReadAllText(cursors), StringComparison.Ordinal);
+        Assert.Equal([segments[^1]], log.SegmentPaths());
+    }
+
+    /// <summary>
     /// A kill while a corrupt segment is moved aside: its good records were copied to <c>X.wal.good</c> and
     /// synced, then the original went to corrupt/, then the copy takes its name. Killed between the two moves,
     /// the start finds the copy and no segment: it puts the copy in place. Killed before the first, it finds
@@ -282,16 +375,8 @@ public sealed class WriteAheadLogTests : IDisposable
     {
         var log = new WriteAheadLog(Options(segmentBytes: 4096));
         log.OpenReader("log");
-        var records = new List<Record>();
-        for (var i = 0; i < 60; i++)
-        {
-            var r = R(200);
-            records.Add(r);
-            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
-        }
-
+        var records = await FillSegmentsAsync(log);
         var segments = log.SegmentPaths();
-        Assert.True(segments.Count >= 3, "segments: " + segments.Count);
         log.Crash();
 
         var first = segments[0];
@@ -322,14 +407,8 @@ public sealed class WriteAheadLogTests : IDisposable
         using var log = new WriteAheadLog(Options(segmentBytes: 4096));
         var a = log.OpenReader("a");
         var b = log.OpenReader("b");
-        var records = Enumerable.Range(0, 60).Select(_ => R(200)).ToArray();
-        foreach (var r in records)
-        {
-            Assert.Equal(AppendResult.Accepted, await log.AppendAsync(r, default));
-        }
-
+        var records = await FillSegmentsAsync(log);
         var segments = log.SegmentPaths();
-        Assert.True(segments.Count >= 3, "segments: " + segments.Count);
         Assert.True(WalSegment.TryParseName(Path.GetFileName(segments[1]), out var firstOfSecond));
 
         // Flip a byte in the third record of the first (sealed) segment, under the running log.

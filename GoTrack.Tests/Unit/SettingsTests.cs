@@ -150,29 +150,6 @@ public sealed class SettingsTests
         Assert.Equal(10L << 20, o.MaxBodyBytes);
     }
 
-    /// <summary>
-    /// Under ACK_MODE=wal the NDJSON file is fsynced after every batch unless LOG_FSYNC=false says otherwise:
-    /// the log releases (and then recycles) what a sink has written, so lines only in the page cache would be
-    /// lost to a power cut after their segment went. Review finding: it defaulted to false in both modes.
-    /// </summary>
-    [Theory]
-    [InlineData("memory", null, false)]
-    [InlineData("memory", "true", true)]
-    [InlineData("wal", null, true)]
-    [InlineData("wal", "false", false)]
-    public void The_ndjson_file_is_fsynced_by_default_under_wal(string ackMode, string? logFsync, bool expected)
-    {
-        var values = new List<(string, string)> { ("ACK_MODE", ackMode) };
-        if (logFsync is not null)
-        {
-            values.Add(("LOG_FSYNC", logFsync));
-        }
-
-        var o = Load(out var errors, [.. values]);
-        Assert.Empty(errors);
-        Assert.Equal(expected, o.Ndjson.Fsync);
-    }
-
     [Fact]
     public void Wal_settings_default_beside_the_log_and_take_sizes_with_units()
     {

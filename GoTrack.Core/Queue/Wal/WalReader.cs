@@ -31,6 +31,12 @@ internal sealed class WalReader(WriteAheadLog log, string sinkName, long start, 
     /// <summary>Every position before this is released (read under the log's gate).</summary>
     internal long ReleasedPos => _released.Position;
 
+    /// <summary>The position in the last cursors file written (changed under the log's gate); segments are freed by it.</summary>
+    internal long PersistedPos { get; set; } = start;
+
+    /// <summary>Makes the sink's output durable before its cursor is saved; null when its writes are durable already.</summary>
+    internal Action? SyncOutput { get; init; }
+
     public long Pending
     {
         get
@@ -133,7 +139,7 @@ internal sealed class WalReader(WriteAheadLog log, string sinkName, long start, 
         lock (log.Gate)
         {
             _released.Release(batch);
-            log.OnReleased(log.OldestSegmentFree());
+            log.OnReleased(log.OldestSegmentReleased());
         }
     }
 

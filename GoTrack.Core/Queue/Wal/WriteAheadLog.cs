@@ -133,7 +133,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
     }
 
-    public ILogReader OpenReader(string sinkName)
+    public ILogReader OpenReader(string sinkName, Action? syncOutput = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sinkName);
         if (sinkName.AsSpan().ContainsAny(" \r\n"))
@@ -166,7 +166,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             }
 
             var bytesBefore = start >= _nextSeq ? _durableBytes : _bytesBeforeSeq.GetValueOrDefault(start);
-            var reader = new WalReader(this, sinkName, start, bytesBefore);
+            var reader = new WalReader(this, sinkName, start, bytesBefore) { SyncOutput = syncOutput };
             _readers.Add(reader);
             _cursorsDirty = true;
             LogReaderOpened(_logger, sinkName, start, _nextSeq - start);
@@ -278,6 +278,15 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
     }
 
     /// <summary>Writes the cursors and deletes released segments now (the background loop does this every <see cref="WalOptions.CursorInterval"/>).</summary>
+    /// <summary>The output sync a sink's reader was opened with (tests: which sinks the log syncs).</summary>
+    internal Action? SyncOutputOf(string sinkName)
+    {
+        lock (_gate)
+        {
+            return _readers.Single(r => r.SinkName == sinkName).SyncOutput;
+        }
+    }
+
     internal void Maintain()
     {
         PersistCursors();
@@ -653,8 +662,26 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
     }
 
-    /// <summary>Whether the oldest segment is now released by every reader (called under _gate).</summary>
-    internal bool OldestSegmentFree() => _sealed && _segments.Count > 1 && _segments[1].FirstSeq <= MinReleased();
+    /// <summary>
+    /// Whether the oldest segment is released by every reader as far as the saved cursors say (called under
+    /// _gate). Not the live positions: a sink's output is synced before its cursor is saved
+    /// (<see cref="PersistCursors"/>), so only what a saved cursor covers is known to be on disk there too.
+    /// </summary>
+    internal bool OldestSegmentFree() => _sealed && _segments.Count > 1 && _segments[1].FirstSeq <= MinPersisted();
+
+    /// <summary>Whether releases have freed the oldest segment once the cursors are saved: worth a maintenance run now.</summary>
+    internal bool OldestSegmentReleased() => _sealed && _segments.Count > 1 && _segments[1].FirstSeq <= MinReleased();
+
+    private long MinPersisted()
+    {
+        var min = _nextSeq;
+        foreach (var r in _readers)
+        {
+            min = Math.Min(min, r.PersistedPos);
+        }
+
+        return min;
+    }
 
     private long MinReleased()
     {
@@ -712,6 +739,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         lock (_persistGate)
         {
             string text;
+            (WalReader Reader, long Pos)[] saved;
             lock (_gate)
             {
                 if (!_cursorsDirty || !_sealed || _readers.Count == 0)
@@ -720,10 +748,11 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
                 }
 
                 _cursorsDirty = false;
+                saved = [.. _readers.Select(r => (r, r.ReleasedPos))];
                 var sb = new StringBuilder();
-                foreach (var r in _readers)
+                foreach (var (r, pos) in saved)
                 {
-                    sb.Append(r.SinkName).Append(' ').Append(r.ReleasedPos.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                    sb.Append(r.SinkName).Append(' ').Append(pos.ToString(CultureInfo.InvariantCulture)).Append('\n');
                 }
 
                 text = sb.ToString();
@@ -733,6 +762,13 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
             var tmp = path + ".tmp";
             try
             {
+                // Every batch up to a saved position was written before it was released, so syncing the
+                // outputs now, after the snapshot, puts all of it on disk before the cursor says so.
+                foreach (var (r, _) in saved)
+                {
+                    r.SyncOutput?.Invoke();
+                }
+
                 using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096))
                 {
                     file.Write(Encoding.UTF8.GetBytes(text));
@@ -741,6 +777,13 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
 
                 File.Move(tmp, path, overwrite: true);
                 Durable.SyncDirectory(_dir);
+                lock (_gate)
+                {
+                    foreach (var (r, pos) in saved)
+                    {
+                        r.PersistedPos = pos;
+                    }
+                }
             }
             catch
             {
