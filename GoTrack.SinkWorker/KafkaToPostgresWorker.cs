@@ -146,7 +146,9 @@ public sealed partial class KafkaToPostgresWorker(
     /// </remarks>
     private void WaitForWrite()
     {
-        if (!_writing!.Wait(PollSlice))
+        // Waited on without throwing: Task.Wait would throw a cancelled write (SHUTDOWN_TIMEOUT ran out) as an
+        // AggregateException, past the loop's handler for cancellation. GetResult below throws it as itself.
+        if (!((IAsyncResult)_writing!).AsyncWaitHandle.WaitOne(PollSlice))
         {
             PauseAssigned();
             if (!_failingReported && metrics.RetriesTotal != _retriesAtFlush)
@@ -308,7 +310,7 @@ public sealed partial class KafkaToPostgresWorker(
                 letters.Add((sources[rejected.Record], PoisonReasons.PostgresRejected, rejected.Error));
             }
 
-            metrics.Written(records.Count, time.GetElapsedTime(started));
+            metrics.Written(records.Count - result.Rejected.Count, time.GetElapsedTime(started));
         }
 
         if (letters.Count > 0)

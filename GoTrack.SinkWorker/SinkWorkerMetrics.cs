@@ -27,7 +27,7 @@ public sealed class SinkWorkerMetrics
         _writeLatency = meter.CreateHistogram<double>("gotrack.sinkworker.write_latency", "s", "Time to write a batch to Postgres, retries included.");
         _retries = meter.CreateCounter<long>("gotrack.sinkworker.retries", "{attempt}", "Failed write attempts that were retried.");
         _deadLetters = meter.CreateCounter<long>("gotrack.sinkworker.dead_letters", "{message}", "Messages sent to the dead-letter topic, by reason.");
-        _written = meter.CreateCounter<long>("gotrack.sinkworker.events", "{event}", "Events handed to Postgres in batches that were written and committed (duplicates included; the table skips them).");
+        _written = meter.CreateCounter<long>("gotrack.sinkworker.events", "{event}", "Events Postgres took (stored, or skipped as already stored), counted when their batch's write succeeds, before its offsets are committed: a batch read again after a crash counts again. Rows Postgres refused go to the dead-letter topic and are not counted.");
         _commitFailures = meter.CreateCounter<long>("gotrack.sinkworker.commit_failures", "{commit}", "Offset commits that failed (the messages are read again; ON CONFLICT absorbs them).");
         _revoked = meter.CreateCounter<long>("gotrack.sinkworker.partitions_revoked", "{partition}", "Partitions taken from this instance by a rebalance.");
     }

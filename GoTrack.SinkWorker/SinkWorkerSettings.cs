@@ -86,6 +86,13 @@ public static class SinkWorkerSettings
             r.Error("SINK_RETRY_MAX_MS", "must not be below SINK_RETRY_BASE_MS");
         }
 
+        // A revoke waits inside the consumer's poll for the write in hand, up to one attempt; librdkafka gives
+        // a member max.poll.interval.ms to rejoin, so a longer wait would cost the instance its membership.
+        if (o.Resilience.AttemptTimeout.TotalMilliseconds >= o.Kafka.MaxPollIntervalMs)
+        {
+            r.Error("SINK_TIMEOUT_MS", $"must be below KAFKA_MAX_POLL_INTERVAL_MS ({o.Kafka.MaxPollIntervalMs}): a rebalance waits up to one write attempt inside the poll");
+        }
+
         errors = r.Errors;
         return o;
     }

@@ -92,6 +92,10 @@ public sealed class SinkWorkerTests : IAsyncLifetime
 
         await host.StopAsync();
         Assert.Equal(28, _rig.CommittedTotal());
+
+        // Only what Postgres took counts as written: the 20 good rows, not the row it refused (a review found
+        // the refused one counted too).
+        Assert.Equal(20, _rig.WorkerCounter(EventsCounter));
     }
 
     [Fact]
@@ -294,7 +298,7 @@ public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
     [Fact]
     public async Task A_Postgres_outage_longer_than_the_poll_interval_keeps_the_partitions_and_loses_nothing()
     {
-        using var host = await _rig.StartWorkerAsync(("KAFKA_MAX_POLL_INTERVAL_MS", "6000"), ("KAFKA_SESSION_TIMEOUT_MS", "6000"));
+        using var host = await _rig.StartWorkerAsync(("KAFKA_MAX_POLL_INTERVAL_MS", "6000"), ("KAFKA_SESSION_TIMEOUT_MS", "6000"), ("SINK_TIMEOUT_MS", "5000"));
         var metrics = host.Services.GetRequiredService<Worker.SinkWorkerMetrics>();
         var records = Rows.Many(1000);
         await _rig.ProduceAsync(records.Take(300));
@@ -437,6 +441,33 @@ public sealed class SinkWorkerAssignmentStrategyTests
             ["KAFKA_ASSIGNMENT_STRATEGY"] = strategy,
         }).Build();
         return Worker.SinkWorkerSettings.Load(config, out errors);
+    }
+
+    /// <summary>A revoke waits for the write in hand inside the poll: one attempt must fit in max.poll.interval.ms.</summary>
+    [Theory]
+    [InlineData("30000", "300000", true)]
+    [InlineData("299999", "300000", true)]
+    [InlineData("300000", "300000", false)]
+    [InlineData("60000", "6000", false)]
+    public void SINK_TIMEOUT_MS_must_be_below_KAFKA_MAX_POLL_INTERVAL_MS(string attempt, string pollInterval, bool valid)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KAFKA_BROKERS"] = "k1:9092",
+            ["PG_DSN"] = "postgres://u@h/db",
+            ["SINK_TIMEOUT_MS"] = attempt,
+            ["KAFKA_MAX_POLL_INTERVAL_MS"] = pollInterval,
+            ["KAFKA_SESSION_TIMEOUT_MS"] = "6000",
+        }).Build();
+        Worker.SinkWorkerSettings.Load(config, out var errors);
+        if (valid)
+        {
+            Assert.Empty(errors);
+        }
+        else
+        {
+            Assert.StartsWith("SINK_TIMEOUT_MS: must be below KAFKA_MAX_POLL_INTERVAL_MS", Assert.Single(errors), StringComparison.Ordinal);
+        }
     }
 
     [Theory]

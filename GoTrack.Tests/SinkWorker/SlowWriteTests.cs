@@ -104,6 +104,28 @@ public sealed class SlowWriteTests : IAsyncLifetime
         Assert.Equal(rows, _rig.CommittedTotal());
     }
 
+    /// <summary>
+    /// A stop whose write is still held when SHUTDOWN_TIMEOUT runs out: the worker says so (its own error, with
+    /// how many messages are read again after the restart), commits nothing of the held batch, and ends without
+    /// an unhandled exception. Review finding: the cancelled write surfaced as an AggregateException that the
+    /// handler for cancellation did not catch, so the host logged "BackgroundService failed" instead.
+    /// </summary>
+    [Fact]
+    public async Task A_stop_that_runs_out_of_SHUTDOWN_TIMEOUT_during_a_held_write_says_so_and_commits_nothing_of_it()
+    {
+        var logs = new CapturingLoggerProvider();
+        using var host = await _rig.StartWorkerAsync(logs, ("PG_BATCH_SIZE", "10"), ("SHUTDOWN_TIMEOUT", "1s"));
+        await _rig.ProduceAsync(Rows.Many(10));
+        await _rig.WaitRowsAsync(10);
+        Assert.Equal(10, _rig.CommittedTotal());
+
+        await HoldTheTableAsync(async () => await host.StopAsync(), Rows.Many(10));
+
+        Assert.Single(logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("SHUTDOWN_TIMEOUT ran out with 10 messages", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("BackgroundService failed", StringComparison.Ordinal));
+        Assert.Equal(10, _rig.CommittedTotal());
+    }
+
     /// <summary>Locks the table, produces <paramref name="records"/>, waits until the worker's write waits on the lock, then runs <paramref name="hold"/> before letting go.</summary>
     private async Task HoldTheTableAsync(Func<Task> hold, IEnumerable<GoTrack.Core.Events.Record> records)
     {
