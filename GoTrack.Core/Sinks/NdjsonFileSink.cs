@@ -21,6 +21,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     private readonly Lock _fileLock = new();
     private FileStream? _file;
     private bool _directoryChanged;
+    private string? _syncFailed;
     private volatile string? _lastError;
 
     public string Name => SinkName;
@@ -185,9 +186,10 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     {
         lock (_fileLock)
         {
+            ThrowIfSyncFailed();
             if (_file is { } file)
             {
-                Queue.Wal.Durable.DataSync(file.SafeFileHandle);
+                Sync(file);
             }
 
             if (_directoryChanged)
@@ -196,6 +198,37 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
                 Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
                 _directoryChanged = false;
             }
+        }
+    }
+
+    /// <summary>fdatasync (a seam for tests, which make it fail).</summary>
+    internal Action<Microsoft.Win32.SafeHandles.SafeFileHandle> DataSync { get; init; } = Queue.Wal.Durable.DataSync;
+
+    /// <summary>
+    /// Linux reports a failed write-back to one fdatasync only: a later one on the same file returns 0 with
+    /// the lines lost. So one failure is final until a restart, and nothing after it is called synced; the
+    /// write-ahead log keeps its cursor and delivers those lines again after the restart.
+    /// </summary>
+    private void Sync(FileStream file)
+    {
+        ThrowIfSyncFailed();
+        try
+        {
+            DataSync(file.SafeFileHandle);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            _syncFailed = e.Message;
+            _lastError = "fdatasync failed: " + e.Message;
+            throw;
+        }
+    }
+
+    private void ThrowIfSyncFailed()
+    {
+        if (_syncFailed is { } earlier)
+        {
+            throw new IOException($"An earlier fdatasync of {_path} failed ({earlier}); what was written since the last good one may not be on disk. Restart GoTrack: the write-ahead log delivers it again.");
         }
     }
 
@@ -216,7 +249,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
             if (options.Fsync)
             {
                 // fdatasync: the lines and the file's new size, not its timestamps.
-                Queue.Wal.Durable.DataSync(file.SafeFileHandle);
+                Sync(file);
             }
         }
         catch
@@ -234,8 +267,22 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         }
         catch (IOException)
         {
-            // Cannot even truncate: reopen next time, which cuts off any torn tail.
-            _file?.Dispose();
+            // Cannot even truncate: reopen next time, which cuts off any torn tail. What the earlier batches
+            // wrote is synced first (SyncOutput cannot reach a closed file), or the failure is kept.
+            if (_file is { } file)
+            {
+                try
+                {
+                    Sync(file);
+                }
+                catch (IOException)
+                {
+                    // Kept in _syncFailed: SyncOutput refuses from now on.
+                }
+
+                file.Dispose();
+            }
+
             _file = null;
         }
     }
@@ -312,7 +359,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         if (_file is { } old)
         {
             // Its last lines may not be synced yet, and SyncOutput cannot reach a closed file.
-            Queue.Wal.Durable.DataSync(old.SafeFileHandle);
+            Sync(old);
             old.Dispose();
         }
 
@@ -389,7 +436,21 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     {
         lock (_fileLock)
         {
-            _file?.Dispose();
+            if (_file is { } file)
+            {
+                try
+                {
+                    // The log may still save a cursor after this (its own Dispose): what it covers must be on disk.
+                    Sync(file);
+                }
+                catch (IOException)
+                {
+                    // Kept in _syncFailed: a SyncOutput after this refuses.
+                }
+
+                file.Dispose();
+            }
+
             _file = null;
         }
     }

@@ -381,39 +381,6 @@ public sealed class SinkWorkerPostgresRestartTests : IAsyncLifetime
         Assert.InRange(metricsA.RevokedTotal, 1, 2);
     }
 
-    /// <summary>
-    /// The default (eager) strategy: A's write is failing, so A has paused its partitions, when B joins. Every
-    /// partition is revoked from A and some come back to A in the same rebalance; the revoke handler forgets
-    /// its pauses without resuming them. A review suspected librdkafka keeps an application's pause across an
-    /// unassignment, which would leave A's returned partitions unread for good. With librdkafka 2.16 it does
-    /// not (this passed as first written); the test stays so that a client upgrade that changes it is caught.
-    /// </summary>
-    [Fact]
-    public async Task Partitions_paused_by_a_failing_write_and_assigned_back_after_a_rebalance_are_read_again()
-    {
-        const int First = 90;
-        var records = Rows.Many(2 * First);
-        (string, string)[] settings = [("PG_BATCH_SIZE", "90"), ("PG_FLUSH_MS", "2000"), ("SINK_TIMEOUT_MS", "2000")];
-        await _server.StopAsync();
-        await _rig.ProduceAsync(records.Take(First));
-        using var a = await _rig.StartWorkerAsync(settings);
-        var consumerA = a.Services.GetRequiredService<IConsumer<byte[], byte[]>>();
-        var metricsA = a.Services.GetRequiredService<Worker.SinkWorkerMetrics>();
-        await WaitForAsync(() => consumerA.Assignment.Count == 3 && Positions(consumerA).Sum() == First, "A to read the whole first wave");
-        await WaitForAsync(() => metricsA.RetriesTotal > 0, "A's write to fail (its partitions paused)");
-
-        using var b = await _rig.StartWorkerAsync(settings);
-        var consumerB = b.Services.GetRequiredService<IConsumer<byte[], byte[]>>();
-        await WaitForAsync(() => metricsA.RevokedTotal == 3, "every partition revoked from A (eager)");
-        await WaitForAsync(() => consumerA.Assignment.Count > 0 && consumerB.Assignment.Count > 0 && consumerA.Assignment.Count + consumerB.Assignment.Count == 3, "the rebalance to end");
-        await _server.StartAsync();
-
-        await _rig.ProduceAsync(records.Skip(First));
-        await _rig.WaitRowsAsync(records.Length);
-        Assert.Equal(records.Select(r => r.EventId).ToHashSet(), await Sql.EventIdsAsync(_rig.Check));
-        await WaitForAsync(() => _rig.CommittedTotal() == records.Length, "every message to be committed");
-    }
-
     private static long[] Positions(IConsumer<byte[], byte[]> consumer) =>
         [.. consumer.Assignment.Select(p => Math.Max(0, consumer.Position(p).Value))];
 

@@ -114,10 +114,10 @@ public sealed class SlowWriteTests : IAsyncLifetime
     public async Task A_stop_that_runs_out_of_SHUTDOWN_TIMEOUT_during_a_held_write_says_so_and_commits_nothing_of_it()
     {
         var logs = new CapturingLoggerProvider();
-        using var host = await _rig.StartWorkerAsync(logs, ("PG_BATCH_SIZE", "10"), ("SHUTDOWN_TIMEOUT", "1s"));
+        using var host = await _rig.StartWorkerAsync(logs, ("PG_BATCH_SIZE", "10"), ("PG_FLUSH_MS", "5000"), ("SHUTDOWN_TIMEOUT", "1s"));
         await _rig.ProduceAsync(Rows.Many(10));
         await _rig.WaitRowsAsync(10);
-        Assert.Equal(10, _rig.CommittedTotal());
+        await SinkWorkerRig.WaitForAsync(() => _rig.CommittedTotal() == 10, "the first batch's offsets to be committed");
 
         await HoldTheTableAsync(async () => await host.StopAsync(), Rows.Many(10));
 

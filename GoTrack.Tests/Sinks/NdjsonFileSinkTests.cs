@@ -19,6 +19,42 @@ public sealed class NdjsonFileSinkTests : IDisposable
         new NdjsonSinkOptions { Path = _dir.File("events.ndjson"), RotateBytes = rotateBytes, Backups = backups, MaxAgeDays = maxAgeDays },
         _clock);
 
+    /// <summary>
+    /// Linux reports a failed write-back to one fdatasync only; the next one on the file returns 0 with the
+    /// lines lost. So after one failure the sink never says "synced" again (the write-ahead log keeps its
+    /// cursor, and delivers the lines again after a restart), it reports itself unhealthy, and a rotation,
+    /// which syncs the file it closes, fails too. Review finding: a retried sync passed.
+    /// </summary>
+    [Fact]
+    public async Task After_one_failed_fdatasync_the_output_is_never_called_synced_again()
+    {
+        var fail = true;
+        var calls = 0;
+        using var sink = new NdjsonFileSink(new NdjsonSinkOptions { Path = _dir.File("events.ndjson"), RotateBytes = 10 }, _clock)
+        {
+            DataSync = _ =>
+            {
+                calls++;
+                if (fail)
+                {
+                    throw new IOException("injected: EIO");
+                }
+            },
+        };
+        await sink.WriteBatchAsync(new[] { R("""{"a":"0123456789"}""") }, default); // 19 bytes: the next batch rotates
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, (await sink.CheckHealthAsync(default)).Status);
+
+        Assert.Throws<IOException>(sink.SyncOutput);
+        fail = false;
+        Assert.Contains("An earlier fdatasync", Assert.Throws<IOException>(sink.SyncOutput).Message, StringComparison.Ordinal);
+        Assert.Equal(1, calls);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, (await sink.CheckHealthAsync(default)).Status);
+
+        // The file is past RotateBytes: the next batch rotates it, which must sync it first, and cannot.
+        await Assert.ThrowsAsync<IOException>(async () => await sink.WriteBatchAsync(new[] { R("""{"b":2}""") }, default));
+        Assert.Equal(1, calls);
+    }
+
     [Fact]
     public async Task Each_record_is_one_line_of_exactly_its_bytes()
     {

@@ -277,7 +277,6 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
     }
 
-    /// <summary>Writes the cursors and deletes released segments now (the background loop does this every <see cref="WalOptions.CursorInterval"/>).</summary>
     /// <summary>The output sync a sink's reader was opened with (tests: which sinks the log syncs).</summary>
     internal Action? SyncOutputOf(string sinkName)
     {
@@ -287,6 +286,7 @@ public sealed partial class WriteAheadLog : IEventLog, IDisposable
         }
     }
 
+    /// <summary>Writes the cursors and deletes released segments now (the background loop does this every <see cref="WalOptions.CursorInterval"/>).</summary>
     internal void Maintain()
     {
         PersistCursors();
