@@ -267,24 +267,32 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         }
         catch (IOException)
         {
-            // Cannot even truncate: reopen next time, which cuts off any torn tail. What the earlier batches
-            // wrote is synced first (SyncOutput cannot reach a closed file), or the failure is kept.
-            if (_file is { } file)
-            {
-                try
-                {
-                    Sync(file);
-                }
-                catch (IOException)
-                {
-                    // Kept in _syncFailed: SyncOutput refuses from now on.
-                }
+            // Cannot even truncate: reopen next time, which cuts off any torn tail.
+            SyncAndClose();
+        }
+    }
 
-                file.Dispose();
+    /// <summary>
+    /// Closes the file after syncing what earlier batches wrote: SyncOutput cannot reach a closed file, and the
+    /// log may save a cursor after this. A failed sync is kept (<see cref="_syncFailed"/>): SyncOutput refuses.
+    /// </summary>
+    private void SyncAndClose()
+    {
+        if (_file is { } file)
+        {
+            try
+            {
+                Sync(file);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // Kept in _syncFailed.
             }
 
-            _file = null;
+            file.Dispose();
         }
+
+        _file = null;
     }
 
     private FileStream Open()
@@ -436,22 +444,8 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     {
         lock (_fileLock)
         {
-            if (_file is { } file)
-            {
-                try
-                {
-                    // The log may still save a cursor after this (its own Dispose): what it covers must be on disk.
-                    Sync(file);
-                }
-                catch (IOException)
-                {
-                    // Kept in _syncFailed: a SyncOutput after this refuses.
-                }
-
-                file.Dispose();
-            }
-
-            _file = null;
+            // The log may still save a cursor after this (its own Dispose): what it covers must be on disk.
+            SyncAndClose();
         }
     }
 }
