@@ -18,6 +18,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
     private const string BackupTimeFormat = "yyyy-MM-ddTHH-mm-ss.fff";
 
     private readonly string _path = System.IO.Path.GetFullPath(options.Path);
+    private readonly string _directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(options.Path))!; // a full path always has one
     private readonly Lock _fileLock = new();
     private FileStream? _file;
     private bool _directoryChanged;
@@ -192,12 +193,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
                 Sync(file);
             }
 
-            if (_directoryChanged)
-            {
-                var dir = System.IO.Path.GetDirectoryName(_path);
-                Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
-                _directoryChanged = false;
-            }
+            SyncDirectoryIfChanged();
         }
     }
 
@@ -221,6 +217,16 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
             _syncFailed = e.Message;
             _lastError = "fdatasync failed: " + e.Message;
             throw;
+        }
+    }
+
+    /// <summary>The file's name (new, or the old one's after a rotation) must survive a power cut as its lines do.</summary>
+    private void SyncDirectoryIfChanged()
+    {
+        if (_directoryChanged)
+        {
+            Queue.Wal.Durable.SyncDirectory(_directory);
+            _directoryChanged = false;
         }
     }
 
@@ -250,6 +256,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
             {
                 // fdatasync: the lines and the file's new size, not its timestamps.
                 Sync(file);
+                SyncDirectoryIfChanged();
             }
         }
         catch
@@ -297,28 +304,14 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
 
     private FileStream Open()
     {
-        var dir = System.IO.Path.GetDirectoryName(_path);
-        if (!string.IsNullOrEmpty(dir))
-        {
-            Directory.CreateDirectory(dir);
-        }
-
+        Directory.CreateDirectory(_directory);
         var file = new FileStream(_path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
         try
         {
             CutTornTail(file);
             file.Position = file.Length;
             Prune();
-            if (options.Fsync)
-            {
-                // The file's name (new, or the old one's after a rotation) must survive a power cut as its lines do.
-                Queue.Wal.Durable.SyncDirectory(string.IsNullOrEmpty(dir) ? "." : dir);
-            }
-            else
-            {
-                _directoryChanged = true;
-            }
-
+            _directoryChanged = true;
             return file;
         }
         catch
@@ -385,17 +378,15 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
 
     private string BackupPath(string stamp)
     {
-        var dir = System.IO.Path.GetDirectoryName(_path)!;
         var name = System.IO.Path.GetFileNameWithoutExtension(_path);
         var ext = System.IO.Path.GetExtension(_path);
-        return System.IO.Path.Combine(dir, $"{name}-{stamp}{ext}");
+        return System.IO.Path.Combine(_directory, $"{name}-{stamp}{ext}");
     }
 
     /// <summary>The rotated files of this log, newest first.</summary>
     public IReadOnlyList<string> Backups()
     {
-        var dir = System.IO.Path.GetDirectoryName(_path)!;
-        if (!Directory.Exists(dir))
+        if (!Directory.Exists(_directory))
         {
             return [];
         }
@@ -403,7 +394,7 @@ public sealed class NdjsonFileSink(NdjsonSinkOptions options, TimeProvider time)
         var name = System.IO.Path.GetFileNameWithoutExtension(_path);
         var ext = System.IO.Path.GetExtension(_path);
         var found = new List<(DateTime Stamp, string Path)>();
-        foreach (var file in Directory.EnumerateFiles(dir, $"{name}-*{ext}"))
+        foreach (var file in Directory.EnumerateFiles(_directory, $"{name}-*{ext}"))
         {
             var middle = System.IO.Path.GetFileName(file)[(name.Length + 1)..^ext.Length];
             var stampText = middle.Length >= BackupTimeFormat.Length ? middle[..BackupTimeFormat.Length] : middle;
